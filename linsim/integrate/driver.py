@@ -1,0 +1,649 @@
+"""The one adaptive Runge-Kutta driver, compiled with Numba, and its Python front end :func:`solve`.
+
+Design
+------
+Right-hand sides, event functions and output functions share one Numba signature,
+:data:`SIGNATURE` ``(t, y, p, out) -> None``, and are passed to the compiled driver as
+*first-class functions* (``numba.types.FunctionType``). The driver itself is compiled once with
+an explicit signature and cached on disk; unlike a driver that takes a jitted dispatcher as an
+argument (numba issue 6251) it is not recompiled in a new process.
+
+The driver runs in *chunks*: it stops after ``chunk`` accepted steps with its whole state
+(``t``, ``h``, the last error, the stage ``K_0``, the event values) held in arrays, and the next
+call resumes bit-for-bit where it stopped. :func:`solve` uses that to update a progress bar; the
+numbers do not depend on the chunk size.
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+from numba import njit, types
+
+from .tableaux import METHODS, Tableau, get_tableau
+
+_f8 = types.float64
+_vec = types.float64[::1]
+_mat = types.float64[:, ::1]
+_ivec = types.int64[::1]
+
+#: Signature shared by right-hand sides, events and outputs: ``f(t, y, p, out)``.
+SIGNATURE = types.void(_f8, _vec, _vec, _vec)
+FieldType = types.FunctionType(SIGNATURE)
+
+
+def vector_field(func):
+    """Compile ``func(t, y, p, out)`` with the shared :data:`SIGNATURE` (cached on disk).
+
+    Use it for right-hand sides (``out = dy/dt``), event functions (``out`` = event values) and
+    output functions (``out`` = what to record at each output time).
+    """
+    try:
+        return njit(SIGNATURE, cache=True)(func)
+    except RuntimeError:  # defined where Numba cannot cache (a REPL, ``python -c``)
+        return njit(SIGNATURE)(func)
+
+
+@vector_field
+def _no_event(t, y, p, out):  # pragma: no cover - never called with zero events
+    pass
+
+
+@vector_field
+def identity_output(t, y, p, out):
+    """Output function that records the full state."""
+    out[:] = y
+
+
+# Indices into the float and integer state vectors carried between chunks.
+_T, _H, _ERR_OLD = 0, 1, 2
+_I_EVAL, _N_ACC, _N_REJ, _N_FEV, _N_EV, _STATUS, _STARTED, _REJECTED, _N_BAD = range(9)
+# Controller constants (Hairer's DOPRI5 defaults).
+_SAFETY, _MIN_FAC, _MAX_FAC = 0.9, 0.2, 10.0
+
+#: Status codes written by the driver.
+RUNNING, DONE, TERMINAL_EVENT, PAUSED = 3, 0, 1, 2
+UNDERFLOW, NONFINITE, TOO_MANY_STEPS = -1, -2, -3
+_REASONS = {
+    UNDERFLOW: "step size underflow (the solution may blow up or the problem is too stiff)",
+    NONFINITE: "non-finite state or right-hand side (NaN or overflow)",
+    TOO_MANY_STEPS: "too many steps (raise max_steps, or loosen rtol/atol)",
+}
+
+
+@njit(cache=True)
+def _combine(dest, base, h, K, w, m):
+    """dest = base + h * sum_{j<m} w[j] K[j] (one pass over memory)."""
+    n = base.size
+    for i in range(n):
+        acc = 0.0
+        for j in range(m):
+            if w[j] != 0.0:
+                acc += w[j] * K[j, i]
+        dest[i] = base[i] + h * acc
+
+
+@njit(cache=True)
+def _interp(dest, y0, K, P, h, theta, w):
+    """Dense output at t0 + theta h from the stage polynomials ``P``."""
+    s_tot, deg = P.shape
+    for j in range(s_tot):
+        acc = 0.0
+        pw = theta
+        for q in range(deg):
+            acc += P[j, q] * pw
+            pw *= theta
+        w[j] = acc
+    _combine(dest, y0, h, K, w, s_tot)
+
+
+@njit(cache=True)
+def _rms(v, y0, y1, rtol, atol):
+    n = v.size
+    nr, na = rtol.size, atol.size
+    acc = 0.0
+    for i in range(n):
+        sc = atol[i if na > 1 else 0] + rtol[i if nr > 1 else 0] * max(abs(y0[i]), abs(y1[i]))
+        acc += (v[i] / sc) ** 2
+    return math.sqrt(acc / n)
+
+
+@njit(cache=True)
+def _error_norm(K, E, E3, use3, h, y0, y1, rtol, atol):
+    """Scaled RMS error of a step (DOP853: SciPy's blended 5th/3rd order estimate)."""
+    n = y0.size
+    ne = E.size
+    nr, na = rtol.size, atol.size
+    e5 = 0.0
+    e3 = 0.0
+    for i in range(n):
+        sc = atol[i if na > 1 else 0] + rtol[i if nr > 1 else 0] * max(abs(y0[i]), abs(y1[i]))
+        a5 = 0.0
+        a3 = 0.0
+        for j in range(ne):
+            a5 += E[j] * K[j, i]
+            if use3:
+                a3 += E3[j] * K[j, i]
+        e5 += (a5 / sc) ** 2
+        e3 += (a3 / sc) ** 2
+        if not math.isfinite(y1[i]):
+            return np.nan
+    if use3:
+        if e5 == 0.0 and e3 == 0.0:
+            return 0.0
+        return abs(h) * e5 / math.sqrt((e5 + 0.01 * e3) * n)
+    return abs(h) * math.sqrt(e5 / n)
+
+
+@njit(cache=True)
+def _all_finite(v):
+    for i in range(v.size):
+        if not math.isfinite(v[i]):
+            return False
+    return True
+
+
+@njit(cache=True)
+def _extras(rhs, t, h, y, K, A, C, s, p, tmp):
+    """Compute the extra dense-output stages K_{s+1} .. (DOP853). Returns the evaluations used."""
+    s_tot = A.shape[0]
+    for i in range(s + 1, s_tot):
+        _combine(tmp, y, h, K, A[i], i)
+        rhs(t + C[i] * h, tmp, p, K[i])
+    return s_tot - s - 1
+
+
+@njit(cache=True)
+def _event_at(event, t, h, theta, y, K, P, p, tmp, w, gtmp, k):
+    _interp(tmp, y, K, P, h, theta, w)
+    event(t + theta * h, tmp, p, gtmp)
+    return gtmp[k]
+
+
+@njit(cache=True)
+def _locate(event, t, h, y, K, P, p, tmp, w, gtmp, k, g0, g1):
+    """Illinois regula falsi for event k on the interpolant; returns theta past the crossing."""
+    lo, hi = 0.0, 1.0
+    flo, fhi = g0, g1
+    side = 0
+    for _ in range(200):
+        if (hi - lo) * abs(h) <= 4.0 * 2.220446049250313e-16 * max(abs(t + hi * h), 1e-300):
+            break
+        mid = (lo * fhi - hi * flo) / (fhi - flo)
+        if not (lo < mid < hi):
+            mid = 0.5 * (lo + hi)
+        fm = _event_at(event, t, h, mid, y, K, P, p, tmp, w, gtmp, k)
+        if fm == 0.0:
+            return mid
+        if (fm > 0.0) == (fhi > 0.0):
+            hi, fhi = mid, fm
+            if side == 1:
+                flo *= 0.5
+            side = 1
+        else:
+            lo, flo = mid, fm
+            if side == -1:
+                fhi *= 0.5
+            side = -1
+    return hi
+
+
+@njit(
+    types.void(
+        FieldType, FieldType, FieldType,  # rhs, event, output
+        _mat, _vec, _vec, _vec, _vec, _mat, types.int64, types.int64, types.int64,  # tableau
+        _vec, _vec, _mat, _mat,  # p, y (in/out), K, work
+        _f8, _vec, _vec, _f8, _f8,  # t_end, rtol, atol, max_step, fixed h
+        _vec, _mat,  # t_eval, out
+        _vec, _ivec, _mat, _vec, _ivec,  # event direction, terminal, g (2 x m), t_events, which
+        _vec, _ivec, types.int64, types.int64,  # fstate, istate, chunk, max_steps
+    ),
+    cache=True,
+)
+def _drive(rhs, event, output, A, C, B, E, E3, P, s, q, use3, p, y, K, work, t_end, rtol, atol,
+           max_step, h_fixed, t_eval, out, ev_dir, ev_term, g, ev_t, ev_i, fs, ist, chunk,
+           max_steps):
+    n = y.size
+    s_tot = A.shape[0]
+    ynew = work[0]
+    tmp = work[1]
+    w = np.empty(s_tot)
+    n_eval = t_eval.size
+    m_ev = ev_dir.size
+    gtmp = np.empty(max(m_ev, 1))
+    hit_th = np.empty(max(m_ev, 1))
+    hit_k = np.empty(max(m_ev, 1), dtype=np.int64)
+    adaptive = q > 0
+    beta = 0.2 / q if adaptive else 0.0
+    alpha = 1.0 / q - 0.75 * beta if adaptive else 0.0
+    eps = 2.220446049250313e-16
+
+    t = fs[_T]
+    h = fs[_H]
+    err_old = fs[_ERR_OLD]
+
+    if ist[_STARTED] == 0:
+        ist[_STARTED] = 1
+        rhs(t, y, p, K[0])
+        ist[_N_FEV] += 1
+        if not (_all_finite(y) and _all_finite(K[0])):
+            ist[_STATUS] = NONFINITE
+            return
+        while ist[_I_EVAL] < n_eval and t_eval[ist[_I_EVAL]] <= t:
+            output(t, y, p, out[ist[_I_EVAL]])
+            ist[_I_EVAL] += 1
+        if m_ev > 0:
+            event(t, y, p, g[0])
+        if not adaptive:
+            h = h_fixed
+        elif h <= 0.0:
+            # Hairer's starting step (as in SciPy's select_initial_step)
+            d0 = _rms(y, y, y, rtol, atol)
+            d1 = _rms(K[0], y, y, rtol, atol)
+            h0 = 1e-6 if (d0 < 1e-5 or d1 < 1e-5) else 0.01 * d0 / d1
+            h0 = min(h0, t_end - t)
+            for i in range(n):
+                tmp[i] = y[i] + h0 * K[0, i]
+            rhs(t + h0, tmp, p, K[1])
+            ist[_N_FEV] += 1
+            for i in range(n):
+                ynew[i] = (K[1, i] - K[0, i]) / h0
+            d2 = _rms(ynew, y, y, rtol, atol)
+            if d1 <= 1e-15 and d2 <= 1e-15:
+                h1 = max(1e-6, h0 * 1e-3)
+            else:
+                h1 = (0.01 / max(d1, d2)) ** (1.0 / q)
+            h = min(100.0 * h0, h1)
+        err_old = 1e-4
+
+    steps = 0
+    status = RUNNING
+    while status == RUNNING:
+        if t >= t_end:
+            status = DONE
+            break
+        if steps >= chunk:
+            status = PAUSED
+            break
+        if ist[_N_ACC] + ist[_N_REJ] >= max_steps:
+            status = TOO_MANY_STEPS
+            break
+        h = min(h, max_step)
+        last = t + h >= t_end or t + 1.0001 * h >= t_end
+        if last:
+            h = t_end - t
+        if h <= 16.0 * eps * abs(t) or h <= 1e-300:
+            status = UNDERFLOW
+            break
+        for i in range(1, s):
+            _combine(tmp, y, h, K, A[i], i)
+            rhs(t + C[i] * h, tmp, p, K[i])
+        _combine(ynew, y, h, K, B, s)
+        t_new = t_end if last else t + h
+        rhs(t_new, ynew, p, K[s])
+        ist[_N_FEV] += s
+
+        if adaptive:
+            err = _error_norm(K, E, E3, use3 == 1, h, y, ynew, rtol, atol)
+            if not math.isfinite(err):
+                ist[_N_BAD] += 1
+                ist[_N_REJ] += 1
+                ist[_REJECTED] = 1
+                if ist[_N_BAD] > 40:
+                    status = NONFINITE
+                    break
+                h *= _MIN_FAC
+                continue
+            if err > 1.0:
+                h *= max(_MIN_FAC, _SAFETY * err ** (-alpha))
+                ist[_N_REJ] += 1
+                ist[_REJECTED] = 1
+                continue
+            if err == 0.0:
+                fac = _MAX_FAC
+            else:
+                fac = min(_MAX_FAC, max(_MIN_FAC, _SAFETY * err ** (-alpha) * err_old ** beta))
+            if ist[_REJECTED] == 1:
+                fac = min(fac, 1.0)
+            err_old = max(err, 1e-4)
+            h_next = h * fac
+        else:
+            if not (_all_finite(ynew) and _all_finite(K[s])):
+                status = NONFINITE
+                break
+            h_next = h_fixed
+        if not _all_finite(K[s]):
+            status = NONFINITE
+            break
+        ist[_REJECTED] = 0
+        ist[_N_BAD] = 0
+        ist[_N_ACC] += 1
+        steps += 1
+
+        # events: look for sign changes, locate them on the interpolant
+        extras_done = False
+        t_stop = t_new
+        theta_stop = 1.0
+        term_k = -1
+        if m_ev > 0:
+            event(t_new, ynew, p, g[1])
+            n_hit = 0
+            for k in range(m_ev):
+                g0 = g[0, k]
+                g1 = g[1, k]
+                up = g0 < 0.0 and g1 >= 0.0
+                down = g0 > 0.0 and g1 <= 0.0
+                if (up and ev_dir[k] >= 0.0) or (down and ev_dir[k] <= 0.0):
+                    if not extras_done:
+                        ist[_N_FEV] += _extras(rhs, t, h, y, K, A, C, s, p, tmp)
+                        extras_done = True
+                    th = _locate(event, t, h, y, K, P, p, tmp, w, gtmp, k, g0, g1)
+                    # insertion into this step's crossings, kept sorted by time
+                    j = n_hit
+                    while j > 0 and hit_th[j - 1] > th:
+                        hit_th[j] = hit_th[j - 1]
+                        hit_k[j] = hit_k[j - 1]
+                        j -= 1
+                    hit_th[j] = th
+                    hit_k[j] = k
+                    n_hit += 1
+            for j in range(n_hit):
+                k = hit_k[j]
+                if ist[_N_EV] < ev_t.size:
+                    ev_t[ist[_N_EV]] = t + hit_th[j] * h
+                    ev_i[ist[_N_EV]] = k
+                ist[_N_EV] += 1
+                if ev_term[k] != 0:
+                    term_k = k
+                    theta_stop = hit_th[j]
+                    t_stop = t + theta_stop * h
+                    break
+
+        # dense output at the requested times inside (t, t_stop]
+        while ist[_I_EVAL] < n_eval and t_eval[ist[_I_EVAL]] <= t_stop:
+            te = t_eval[ist[_I_EVAL]]
+            if te == t_new:
+                output(te, ynew, p, out[ist[_I_EVAL]])
+            else:
+                if not extras_done:
+                    ist[_N_FEV] += _extras(rhs, t, h, y, K, A, C, s, p, tmp)
+                    extras_done = True
+                _interp(tmp, y, K, P, h, (te - t) / h, w)
+                output(te, tmp, p, out[ist[_I_EVAL]])
+            ist[_I_EVAL] += 1
+
+        if term_k >= 0:
+            _interp(tmp, y, K, P, h, theta_stop, w)
+            y[:] = tmp
+            t = t_stop
+            status = TERMINAL_EVENT
+            break
+
+        y[:] = ynew
+        K[0, :] = K[s]
+        if m_ev > 0:
+            g[0, :] = g[1]
+        t = t_new
+        h = h_next
+
+    fs[_T] = t
+    fs[_H] = h
+    fs[_ERR_OLD] = err_old
+    ist[_STATUS] = status
+
+
+class IntegrationError(RuntimeError):
+    """Raised when an integration cannot reach its end: names the time and the reason.
+
+    Attributes
+    ----------
+    t : float
+        Time reached.
+    reason : str
+        Why it stopped.
+    stats : dict
+        Steps and evaluations spent before the failure.
+    """
+
+    def __init__(self, t: float, reason: str, stats: dict):
+        super().__init__(f"integration failed at t={t:.17g}: {reason}")
+        self.t = t
+        self.reason = reason
+        self.stats = stats
+
+
+@dataclass
+class Events:
+    """Event functions for :func:`solve`: ``func(t, y, p, out)`` writes ``count`` values.
+
+    A crossing of zero by ``out[k]`` is an event. ``direction[k]`` > 0 keeps only rising
+    crossings, < 0 only falling ones, 0 both. A crossing of a ``terminal`` event stops the
+    integration there. A value that starts at exactly zero does not count as a crossing.
+    """
+
+    func: object
+    count: int
+    direction: np.ndarray | float = 0.0
+    terminal: np.ndarray | bool = False
+    capacity: int = 100_000
+
+
+@dataclass
+class Solution:
+    """Result of :func:`solve`.
+
+    Attributes
+    ----------
+    t : ndarray
+        The output times reached (``t_eval``, cut at a terminal event).
+    y : ndarray
+        ``(len(t), n_out)``: the output function at those times (the state by default).
+    t_final, y_final
+        Where the integration stopped, and the state there.
+    status : int
+        0: reached the end of ``t_span``; 1: stopped by a terminal event.
+    t_events, event_index : ndarray
+        Times of the located events, in order, and which event function crossed.
+    nfev, naccepted, nrejected : int
+        Right-hand-side evaluations and steps.
+    method : str
+    seconds : float
+        Wall-clock time of the integration.
+    """
+
+    t: np.ndarray
+    y: np.ndarray
+    t_final: float
+    y_final: np.ndarray
+    status: int
+    t_events: np.ndarray
+    event_index: np.ndarray
+    nfev: int
+    naccepted: int
+    nrejected: int
+    method: str
+    seconds: float = 0.0
+    message: str = field(default="")
+
+    @property
+    def stats(self) -> dict:
+        """``{"steps", "rejected", "rhs_evals", "status", "seconds"}``."""
+        return {
+            "steps": self.naccepted,
+            "rejected": self.nrejected,
+            "rhs_evals": self.nfev,
+            "status": self.status,
+            "seconds": self.seconds,
+        }
+
+
+def _tol(value, n: int, name: str) -> np.ndarray:
+    arr = np.atleast_1d(np.asarray(value, dtype=np.float64)).ravel()
+    if arr.size not in (1, n):
+        raise ValueError(f"{name} must be a scalar or have one entry per component ({n}), "
+                         f"got {arr.size}")
+    if not np.all(np.isfinite(arr)) or np.any(arr < 0):
+        raise ValueError(f"{name} must be finite and >= 0")
+    return np.ascontiguousarray(arr)
+
+
+def solve(
+    rhs,
+    t_span: tuple[float, float],
+    y0,
+    params=None,
+    *,
+    method: str = "RK45",
+    rtol=1e-6,
+    atol=1e-9,
+    t_eval=None,
+    output=None,
+    n_output: int | None = None,
+    events: Events | None = None,
+    first_step: float | None = None,
+    max_step: float = np.inf,
+    step: float | None = None,
+    max_steps: int = 10_000_000,
+    progress: bool = False,
+    progress_desc: str = "integrate",
+) -> Solution:
+    """Integrate ``y' = rhs(t, y, p)`` with one of the compiled Runge-Kutta methods.
+
+    Parameters
+    ----------
+    rhs : compiled function
+        ``rhs(t, y, p, dy)`` compiled with :func:`vector_field`.
+    t_span : (float, float)
+        ``(t0, t1)`` with ``t1 > t0``.
+    y0 : array_like
+        Initial state.
+    params : array_like, optional
+        Float parameters handed to ``rhs``, events and outputs as ``p``.
+    method : {"Euler", "Heun", "RK4", "RK45", "DOP853"}
+        The first three are fixed-step and need ``step``; RK45 is Dormand-Prince 5(4).
+    rtol, atol : float or array_like
+        Relative and absolute tolerance, scalar or per component (adaptive methods).
+    t_eval : array_like, optional
+        Sorted output times in ``[t0, t1]``; the state (or ``output``) is recorded there from
+        the method's own interpolant, at no extra steps. Default: ``[t1]``.
+    output, n_output
+        Optional output function ``output(t, y, p, out)`` writing ``n_output`` values, recorded
+        instead of the full state (for example per-class losses of a large model).
+    events : Events, optional
+        Zero crossings to locate on the interpolant.
+    first_step, max_step : float
+        Initial step (default: chosen automatically) and largest step.
+    step : float
+        Step of a fixed-step method.
+    max_steps : int
+        Budget of attempted steps before :class:`IntegrationError`.
+    progress : bool
+        Show a tqdm bar on stderr that counts the integration time reached.
+
+    Returns
+    -------
+    Solution
+
+    Raises
+    ------
+    IntegrationError
+        On step-size underflow, a non-finite state or right-hand side, or too many steps; the
+        message names the time reached.
+    """
+    tab: Tableau = get_tableau(method)
+    t0, t1 = (float(v) for v in t_span)
+    if not (math.isfinite(t0) and math.isfinite(t1) and t1 > t0):
+        raise ValueError(f"t_span must be finite with t1 > t0, got {t_span!r}")
+    y = np.array(y0, dtype=np.float64).ravel().copy()
+    n = y.size
+    if n == 0:
+        raise ValueError("y0 must have at least one component")
+    p = np.ascontiguousarray(np.atleast_1d(np.asarray(
+        [0.0] if params is None else params, dtype=np.float64)).ravel())
+    rt = _tol(rtol, n, "rtol")
+    at = _tol(atol, n, "atol")
+    if tab.adaptive:
+        if np.all(at == 0) and np.any(rt == 0):
+            raise ValueError("rtol and atol cannot both be zero")
+        h_fixed = 0.0
+    else:
+        if step is None or not (step > 0 and math.isfinite(step)):
+            raise ValueError(f"method {method} is fixed-step: step must be finite and > 0")
+        h_fixed = float(step)
+    te = np.array([t1] if t_eval is None else t_eval, dtype=np.float64).ravel()
+    if te.size and (np.any(np.diff(te) < 0) or te[0] < t0 or te[-1] > t1):
+        raise ValueError("t_eval must be sorted and lie within t_span")
+    if output is None:
+        output, n_out = identity_output, n
+    else:
+        if n_output is None or n_output < 1:
+            raise ValueError("n_output must be given (>= 1) with an output function")
+        n_out = int(n_output)
+    out = np.zeros((te.size, n_out))
+    if events is None:
+        efunc, m = _no_event, 0
+        edir = np.zeros(0)
+        eterm = np.zeros(0, dtype=np.int64)
+        cap = 1
+    else:
+        efunc, m = events.func, int(events.count)
+        edir = np.broadcast_to(np.asarray(events.direction, float), (m,)).copy()
+        eterm = np.broadcast_to(np.asarray(events.terminal, bool), (m,)).astype(np.int64)
+        cap = int(events.capacity)
+    g = np.zeros((2, max(m, 1)))
+    ev_t = np.zeros(cap)
+    ev_i = np.zeros(cap, dtype=np.int64)
+    K = np.empty((tab.total_stages, n))
+    work = np.empty((2, n))
+    fs = np.array([t0, float(first_step) if first_step else 0.0, 1e-4])
+    ist = np.zeros(9, dtype=np.int64)
+    q = tab.error_order + 1 if tab.adaptive else 0
+    use3 = int(np.any(tab.E3 != 0))
+
+    bar = None
+    if progress and sys.stderr.isatty():
+        from tqdm import tqdm
+
+        bar = tqdm(total=t1 - t0, desc=progress_desc, unit="t", file=sys.stderr, leave=False,
+                   bar_format="{l_bar}{bar}| t={n:.3g}/{total:.3g} [{elapsed}]")
+    chunk = 64 if bar is not None else max_steps + 1
+    start = time.perf_counter()
+    while True:
+        tc = time.perf_counter()
+        _drive(rhs, efunc, output, tab.A, tab.C, tab.B, tab.E, tab.E3, tab.P, tab.stages, q,
+               use3, p, y, K, work, t1, rt, at, float(max_step), h_fixed, te, out, edir, eterm,
+               g, ev_t, ev_i, fs, ist, chunk, max_steps)
+        if ist[_STATUS] != PAUSED:
+            break
+        if bar is not None:
+            bar.update(fs[_T] - t0 - bar.n)
+            if time.perf_counter() - tc < 0.05:  # aim at ~10 updates a second
+                chunk *= 2
+    seconds = time.perf_counter() - start
+    if bar is not None:
+        bar.close()
+    status = int(ist[_STATUS])
+    stats = {"steps": int(ist[_N_ACC]), "rejected": int(ist[_N_REJ]),
+             "rhs_evals": int(ist[_N_FEV])}
+    if status < 0:
+        raise IntegrationError(float(fs[_T]), _REASONS[status], stats)
+    n_ev = int(ist[_N_EV])
+    if n_ev > cap:
+        raise IntegrationError(float(fs[_T]), f"more than {cap} events (raise Events.capacity)",
+                               stats)
+    k = int(ist[_I_EVAL])
+    return Solution(
+        t=te[:k].copy(), y=out[:k], t_final=float(fs[_T]), y_final=y, status=status,
+        t_events=ev_t[:n_ev].copy(), event_index=ev_i[:n_ev].copy(), nfev=stats["rhs_evals"],
+        naccepted=stats["steps"], nrejected=stats["rejected"], method=tab.name,
+        seconds=seconds,
+        message="terminal event" if status == TERMINAL_EVENT else "reached the end of t_span",
+    )
+
+
+__all__ = ["solve", "Solution", "Events", "IntegrationError", "vector_field", "SIGNATURE",
+           "identity_output", "METHODS"]

@@ -1,0 +1,71 @@
+"""SymPy proof certificates, one module per paper (``proofs.k24``, ...).
+
+A certificate records, claim by claim, what was *proved symbolically* and what was only
+*checked numerically*. It never claims more than was done: a claim is ``"proved"`` only when
+every one of its checks is symbolic and passed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+Kind = Literal["symbolic", "numeric"]
+
+
+@dataclass(frozen=True)
+class Check:
+    """One verified statement.
+
+    Parameters
+    ----------
+    statement : str
+        What was checked, in one line (e.g. ``"u(t) from e^u+(c-1)u=1+c*pi*t solves the ODE"``).
+    kind : {"symbolic", "numeric"}
+        ``"symbolic"`` when SymPy reduced the statement to an identity; ``"numeric"`` when it
+        was only checked on a dense grid of values.
+    passed : bool
+        Whether the statement held.
+    detail : str
+        How it was checked (the residual, the grid, the SymPy call).
+    """
+
+    statement: str
+    kind: Kind
+    passed: bool
+    detail: str = ""
+
+
+@dataclass
+class Certificate:
+    """The checks behind one claim id of THEORY.md."""
+
+    claim: str
+    checks: list[Check] = field(default_factory=list)
+
+    def add(self, statement: str, kind: Kind, passed: bool, detail: str = "") -> None:
+        """Append one :class:`Check`."""
+        self.checks.append(Check(statement, kind, bool(passed), detail))
+
+    @property
+    def passed(self) -> bool:
+        """True when every check passed (and there is at least one)."""
+        return bool(self.checks) and all(c.passed for c in self.checks)
+
+    @property
+    def symbolic(self) -> str:
+        """``"proved"`` (all symbolic), ``"numeric"`` (some only numeric) or ``"none"``."""
+        if not self.passed:
+            return "none"
+        if all(c.kind == "symbolic" for c in self.checks):
+            return "proved"
+        return "numeric"
+
+    def to_dict(self) -> dict:
+        """A JSON-ready view."""
+        return {
+            "claim": self.claim,
+            "symbolic": self.symbolic,
+            "passed": self.passed,
+            "checks": [c.__dict__ for c in self.checks],
+        }
