@@ -42,10 +42,12 @@ def vector_field(func):
     Use it for right-hand sides (``out = dy/dt``), event functions (``out`` = event values) and
     output functions (``out`` = what to record at each output time).
     """
+    # error_model="numpy": a division by zero gives inf/NaN, which the driver reports as a
+    # non-finite right-hand side at the time it happened, instead of an exception without one
     try:
-        return njit(SIGNATURE, cache=True)(func)
+        return njit(SIGNATURE, cache=True, error_model="numpy")(func)
     except RuntimeError:  # defined where Numba cannot cache (a REPL, ``python -c``)
-        return njit(SIGNATURE)(func)
+        return njit(SIGNATURE, error_model="numpy")(func)
 
 
 @vector_field
@@ -75,30 +77,59 @@ _REASONS = {
 }
 
 
+# Vector kernels work on blocks of _BLOCK components, so that the partial sums stay in L1 and
+# the inner loops over contiguous memory vectorize; for n = 10^6 states the driver is otherwise
+# bound by memory traffic, not arithmetic. Per component the order of operations is fixed.
+_BLOCK = 512
+
+
 @njit(cache=True)
 def _combine(dest, base, h, K, w, m):
-    """dest = base + h * sum_{j<m} w[j] K[j] (one pass over memory)."""
+    """dest = base + h * sum_{j<m} w[j] K[j]."""
     n = base.size
-    for i in range(n):
-        acc = 0.0
+    acc = np.empty(_BLOCK)
+    for i0 in range(0, n, _BLOCK):
+        L = min(_BLOCK, n - i0)
+        acc[:L] = 0.0
         for j in range(m):
-            if w[j] != 0.0:
-                acc += w[j] * K[j, i]
-        dest[i] = base[i] + h * acc
+            wj = w[j]
+            if wj != 0.0:
+                Kj = K[j, i0 : i0 + L]
+                for ii in range(L):
+                    acc[ii] += wj * Kj[ii]
+        b = base[i0 : i0 + L]
+        d = dest[i0 : i0 + L]
+        for ii in range(L):
+            d[ii] = b[ii] + h * acc[ii]
 
 
 @njit(cache=True)
-def _interp(dest, y0, K, P, h, theta, w):
-    """Dense output at t0 + theta h from the stage polynomials ``P``."""
+def _dense_coeffs(Q, K, P):
+    """Q[d] = sum_j P[j, d] K[j]: one pass over the stages per step that needs dense output."""
     s_tot, deg = P.shape
-    for j in range(s_tot):
-        acc = 0.0
-        pw = theta
-        for q in range(deg):
-            acc += P[j, q] * pw
-            pw *= theta
-        w[j] = acc
-    _combine(dest, y0, h, K, w, s_tot)
+    n = K.shape[1]
+    for i0 in range(0, n, _BLOCK):
+        L = min(_BLOCK, n - i0)
+        for d in range(deg):
+            q = Q[d, i0 : i0 + L]
+            q[:] = 0.0
+            for j in range(s_tot):
+                pj = P[j, d]
+                if pj != 0.0:
+                    Kj = K[j, i0 : i0 + L]
+                    for ii in range(L):
+                        q[ii] += pj * Kj[ii]
+
+
+@njit(cache=True)
+def _interp(dest, y0, Q, h, theta, w):
+    """Dense output y0 + h sum_d Q[d] theta^(d+1) at t0 + theta h."""
+    deg = Q.shape[0]
+    pw = theta
+    for d in range(deg):
+        w[d] = pw
+        pw *= theta
+    _combine(dest, y0, h, Q, w, deg)
 
 
 @njit(cache=True)
@@ -114,24 +145,39 @@ def _rms(v, y0, y1, rtol, atol):
 
 @njit(cache=True)
 def _error_norm(K, E, E3, use3, h, y0, y1, rtol, atol):
-    """Scaled RMS error of a step (DOP853: SciPy's blended 5th/3rd order estimate)."""
+    """Scaled RMS error of a step (DOP853: SciPy's blended 5th/3rd order estimate).
+
+    NaN when the new state is not finite.
+    """
     n = y0.size
     ne = E.size
     nr, na = rtol.size, atol.size
+    a5 = np.empty(_BLOCK)
+    a3 = np.empty(_BLOCK)
     e5 = 0.0
     e3 = 0.0
-    for i in range(n):
-        sc = atol[i if na > 1 else 0] + rtol[i if nr > 1 else 0] * max(abs(y0[i]), abs(y1[i]))
-        a5 = 0.0
-        a3 = 0.0
+    for i0 in range(0, n, _BLOCK):
+        L = min(_BLOCK, n - i0)
+        a5[:L] = 0.0
+        a3[:L] = 0.0
         for j in range(ne):
-            a5 += E[j] * K[j, i]
-            if use3:
-                a3 += E3[j] * K[j, i]
-        e5 += (a5 / sc) ** 2
-        e3 += (a3 / sc) ** 2
-        if not math.isfinite(y1[i]):
-            return np.nan
+            Kj = K[j, i0 : i0 + L]
+            ej = E[j]
+            if ej != 0.0:
+                for ii in range(L):
+                    a5[ii] += ej * Kj[ii]
+            if use3 and E3[j] != 0.0:
+                e3j = E3[j]
+                for ii in range(L):
+                    a3[ii] += e3j * Kj[ii]
+        for ii in range(L):
+            i = i0 + ii
+            if not math.isfinite(y1[i]):
+                return np.nan
+            sc = atol[i if na > 1 else 0] + rtol[i if nr > 1 else 0] * max(abs(y0[i]),
+                                                                        abs(y1[i]))
+            e5 += (a5[ii] / sc) ** 2
+            e3 += (a3[ii] / sc) ** 2
     if use3:
         if e5 == 0.0 and e3 == 0.0:
             return 0.0
@@ -148,24 +194,28 @@ def _all_finite(v):
 
 
 @njit(cache=True)
-def _extras(rhs, t, h, y, K, A, C, s, p, tmp):
-    """Compute the extra dense-output stages K_{s+1} .. (DOP853). Returns the evaluations used."""
+def _prepare_dense(rhs, t, h, y, K, A, C, s, P, Q, p, tmp):
+    """Extra stages K_{s+1} .. (DOP853), then the dense coefficients Q of this step.
+
+    Returns the right-hand-side evaluations used.
+    """
     s_tot = A.shape[0]
     for i in range(s + 1, s_tot):
         _combine(tmp, y, h, K, A[i], i)
         rhs(t + C[i] * h, tmp, p, K[i])
+    _dense_coeffs(Q, K, P)
     return s_tot - s - 1
 
 
 @njit(cache=True)
-def _event_at(event, t, h, theta, y, K, P, p, tmp, w, gtmp, k):
-    _interp(tmp, y, K, P, h, theta, w)
+def _event_at(event, t, h, theta, y, Q, p, tmp, w, gtmp, k):
+    _interp(tmp, y, Q, h, theta, w)
     event(t + theta * h, tmp, p, gtmp)
     return gtmp[k]
 
 
 @njit(cache=True)
-def _locate(event, t, h, y, K, P, p, tmp, w, gtmp, k, g0, g1):
+def _locate(event, t, h, y, Q, p, tmp, w, gtmp, k, g0, g1):
     """Illinois regula falsi for event k on the interpolant; returns theta past the crossing."""
     lo, hi = 0.0, 1.0
     flo, fhi = g0, g1
@@ -176,7 +226,7 @@ def _locate(event, t, h, y, K, P, p, tmp, w, gtmp, k, g0, g1):
         mid = (lo * fhi - hi * flo) / (fhi - flo)
         if not (lo < mid < hi):
             mid = 0.5 * (lo + hi)
-        fm = _event_at(event, t, h, mid, y, K, P, p, tmp, w, gtmp, k)
+        fm = _event_at(event, t, h, mid, y, Q, p, tmp, w, gtmp, k)
         if fm == 0.0:
             return mid
         if (fm > 0.0) == (fhi > 0.0):
@@ -208,10 +258,10 @@ def _drive(rhs, event, output, A, C, B, E, E3, P, s, q, use3, p, y, K, work, t_e
            max_step, h_fixed, t_eval, out, ev_dir, ev_term, g, ev_t, ev_i, fs, ist, chunk,
            max_steps):
     n = y.size
-    s_tot = A.shape[0]
     ynew = work[0]
     tmp = work[1]
-    w = np.empty(s_tot)
+    Q = work[2:]
+    w = np.empty(P.shape[1])
     n_eval = t_eval.size
     m_ev = ev_dir.size
     gtmp = np.empty(max(m_ev, 1))
@@ -277,7 +327,8 @@ def _drive(rhs, event, output, A, C, B, E, E3, P, s, q, use3, p, y, K, work, t_e
         if last:
             h = t_end - t
         if h <= 16.0 * eps * abs(t) or h <= 1e-300:
-            status = UNDERFLOW
+            # shrunk by rejections: name the cause when the last ones were non-finite
+            status = NONFINITE if ist[_N_BAD] > 0 else UNDERFLOW
             break
         for i in range(1, s):
             _combine(tmp, y, h, K, A[i], i)
@@ -325,7 +376,7 @@ def _drive(rhs, event, output, A, C, B, E, E3, P, s, q, use3, p, y, K, work, t_e
         steps += 1
 
         # events: look for sign changes, locate them on the interpolant
-        extras_done = False
+        dense_ready = False
         t_stop = t_new
         theta_stop = 1.0
         term_k = -1
@@ -338,10 +389,10 @@ def _drive(rhs, event, output, A, C, B, E, E3, P, s, q, use3, p, y, K, work, t_e
                 up = g0 < 0.0 and g1 >= 0.0
                 down = g0 > 0.0 and g1 <= 0.0
                 if (up and ev_dir[k] >= 0.0) or (down and ev_dir[k] <= 0.0):
-                    if not extras_done:
-                        ist[_N_FEV] += _extras(rhs, t, h, y, K, A, C, s, p, tmp)
-                        extras_done = True
-                    th = _locate(event, t, h, y, K, P, p, tmp, w, gtmp, k, g0, g1)
+                    if not dense_ready:
+                        ist[_N_FEV] += _prepare_dense(rhs, t, h, y, K, A, C, s, P, Q, p, tmp)
+                        dense_ready = True
+                    th = _locate(event, t, h, y, Q, p, tmp, w, gtmp, k, g0, g1)
                     # insertion into this step's crossings, kept sorted by time
                     j = n_hit
                     while j > 0 and hit_th[j - 1] > th:
@@ -369,15 +420,15 @@ def _drive(rhs, event, output, A, C, B, E, E3, P, s, q, use3, p, y, K, work, t_e
             if te == t_new:
                 output(te, ynew, p, out[ist[_I_EVAL]])
             else:
-                if not extras_done:
-                    ist[_N_FEV] += _extras(rhs, t, h, y, K, A, C, s, p, tmp)
-                    extras_done = True
-                _interp(tmp, y, K, P, h, (te - t) / h, w)
+                if not dense_ready:
+                    ist[_N_FEV] += _prepare_dense(rhs, t, h, y, K, A, C, s, P, Q, p, tmp)
+                    dense_ready = True
+                _interp(tmp, y, Q, h, (te - t) / h, w)
                 output(te, tmp, p, out[ist[_I_EVAL]])
             ist[_I_EVAL] += 1
 
         if term_k >= 0:
-            _interp(tmp, y, K, P, h, theta_stop, w)
+            _interp(tmp, y, Q, h, theta_stop, w)
             y[:] = tmp
             t = t_stop
             status = TERMINAL_EVENT
@@ -598,7 +649,7 @@ def solve(
     ev_t = np.zeros(cap)
     ev_i = np.zeros(cap, dtype=np.int64)
     K = np.empty((tab.total_stages, n))
-    work = np.empty((2, n))
+    work = np.empty((2 + tab.P.shape[1], n))  # y_new, a stage argument, dense coefficients
     fs = np.array([t0, float(first_step) if first_step else 0.0, 1e-4])
     ist = np.zeros(9, dtype=np.int64)
     q = tab.error_order + 1 if tab.adaptive else 0

@@ -163,7 +163,8 @@ def _dop853() -> Tableau:
     for i, ph in enumerate(phis):
         Phi[i, : len(ph) - 1] = ph[1:]  # coefficients of theta^1 .. theta^deg
     P = M.T @ Phi
-    return Tableau("DOP853", 8, 7, s, A, C, B, np.asarray(Sp.E5, float), np.asarray(Sp.E3, float), P)
+    E5, E3 = np.asarray(Sp.E5, float), np.asarray(Sp.E3, float)
+    return Tableau("DOP853", 8, 7, s, A, C, B, E5, E3, P)
 
 
 @cache

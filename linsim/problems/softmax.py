@@ -1,0 +1,272 @@
+"""Softmax cross-entropy models, compiled with Numba, around one stable softmax kernel.
+
+The K24 one-hot model (THEORY.md, "K24: the continuous-time model"): inputs ``e_k``, weights
+``W`` (c x c), ``L(W) = sum_k pi_k l_k(W)`` with ``l_k = -log softmax(W e_k)_k``. The state
+vector holds ``W`` column by column: column ``k`` (the logits of input ``k``) is
+``y[k*c:(k+1)*c]``, contiguous, so each class's softmax is one pass over contiguous memory.
+
+Two modes:
+
+* **full**: all ``c^2`` weights, any flow of :mod:`linsim.flows`. It assumes nothing and is the
+  mode that verifies K24.decouple and the closed forms.
+* **reduced**: the exact margin ODE ``u_k' = c pi_k / (e^u_k + c - 1)`` (K24.decouple) and its
+  sign- and normalized-flow analogues; ``c`` states, so it scales to ``10^6`` classes.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+from llvmlite import ir
+from numba import njit, types
+from numba.extending import intrinsic
+
+from ..flows import HEADER, NORMALIZED, SIGN, finish, pack, transform
+from ..integrate import vector_field
+from . import zipf
+
+_INV_LN2 = 1.4426950408889634
+_LN2_HI = 6.93147180369123816490e-01
+_LN2_LO = 1.90821492927058770002e-10
+_SHIFT = 6755399441055744.0  # 1.5 * 2^52: adding it rounds to an integer held in the low bits
+_SHIFT_BITS = 0x4338000000000000
+_C = tuple(1.0 / math.factorial(k) for k in range(14))  # Taylor coefficients of e^r
+
+
+def _bitcast(to):
+    @intrinsic
+    def cast(typingctx, x):
+        src_ty = types.int64 if to is types.float64 else types.float64
+        llty = ir.DoubleType() if to is types.float64 else ir.IntType(64)
+
+        def codegen(context, builder, signature, args):
+            return builder.bitcast(args[0], llty)
+
+        return to(src_ty), codegen
+
+    return cast
+
+
+_as_float = _bitcast(types.float64)
+_as_int = _bitcast(types.int64)
+
+
+@njit(cache=True, inline="always")
+def exp_neg(x):
+    """``e^x`` for ``x <= 0`` without a libm call, so the loops around it vectorize (AVX2).
+
+    Range reduction ``x = k ln2 + r`` (``|r| <= ln2/2``; ``k`` by the 1.5*2^52 shifter, since
+    AVX2 has no packed double-to-int64 conversion), a degree-13 Taylor polynomial for ``e^r``
+    and ``k`` added to the exponent bits. Within 1 ulp of ``np.exp`` on [-708, 0]; results
+    below ``e^-708`` (about 3e-308) are flushed to 0. A libm ``exp`` costs about 7 ns here and
+    this about 2.5 ns; the K24 right-hand side makes ``c^2`` of them.
+    """
+    xc = max(x, -708.0)
+    tt = xc * _INV_LN2 + _SHIFT
+    kd = tt - _SHIFT
+    r = (xc - kd * _LN2_HI) - kd * _LN2_LO
+    q = _C[13]
+    q = q * r + _C[12]
+    q = q * r + _C[11]
+    q = q * r + _C[10]
+    q = q * r + _C[9]
+    q = q * r + _C[8]
+    q = q * r + _C[7]
+    q = q * r + _C[6]
+    q = q * r + _C[5]
+    q = q * r + _C[4]
+    q = q * r + _C[3]
+    q = q * r + _C[2]
+    q = q * r + _C[1]
+    q = q * r + _C[0]
+    scale = _as_float((_as_int(tt) - _SHIFT_BITS + 1023) << 52)
+    return q * scale if x >= -708.0 else 0.0
+
+
+@njit(cache=True, inline="always")
+def _sum(x, lo, hi):
+    """Sum of x[lo:hi] with four accumulators (a fixed order: reproducible, and pipelined)."""
+    s0 = s1 = s2 = s3 = 0.0
+    i = lo
+    while i + 4 <= hi:
+        s0 += x[i]
+        s1 += x[i + 1]
+        s2 += x[i + 2]
+        s3 += x[i + 3]
+        i += 4
+    while i < hi:
+        s0 += x[i]
+        i += 1
+    return (s0 + s1) + (s2 + s3)
+
+
+@njit(cache=True, inline="always")
+def _argmax(w):
+    m = w[0]
+    im = 0
+    for j in range(1, w.size):
+        if w[j] > m:
+            m = w[j]
+            im = j
+    return m, im
+
+
+@njit(cache=True)
+def softmax_column(w, k, weight, g):
+    """One column's loss and weighted gradient: the single softmax kernel of linsim.
+
+    ``g`` receives ``weight * (softmax(w) - e_k)``; returns ``l_k = -log softmax(w)_k``, exact to
+    rounding even when it is tiny, with no overflow for entries of any finite size (the shift by
+    the column maximum keeps every exponent <= 0). The exponentials go through ``g`` before they
+    are summed: an exp inside a floating-point reduction does not vectorize.
+    """
+    n = w.size
+    m, im = _argmax(w)
+    for j in range(n):
+        g[j] = exp_neg(w[j] - m)
+    # sum of exp(w_j - m) over j != argmax: keeps 1 - p_max, and tiny losses, exact
+    rest = _sum(g, 0, im) + _sum(g, im + 1, n)
+    inv = weight / (1.0 + rest)
+    for j in range(n):
+        g[j] *= inv
+    if k == im:
+        g[k] = -rest * inv
+    else:
+        g[k] -= weight  # p_k <= 1/2 here: no cancellation
+    return (m - w[k]) + math.log1p(rest)
+
+
+@njit(cache=True)
+def onehot_loss_grad(y, pi, grad, losses):
+    """Per-class losses and the full gradient of the one-hot model (columns contiguous)."""
+    c = pi.size
+    for k in range(c):
+        losses[k] = softmax_column(y[k * c : (k + 1) * c], k, pi[k], grad[k * c : (k + 1) * c])
+
+
+@vector_field
+def onehot_field(t, y, p, dy):
+    """Full mode: ``p = [flow header, c, pi_1..pi_c]``; gradient, then the flow's transform."""
+    c = int(p[HEADER])
+    pi = p[HEADER + 1 : HEADER + 1 + c]
+    sumsq = 0.0
+    for k in range(c):
+        col = dy[k * c : (k + 1) * c]
+        softmax_column(y[k * c : (k + 1) * c], k, pi[k], col)
+        sumsq += transform(p, col)  # while the column is in cache
+    finish(p, dy, sumsq)
+
+
+@vector_field
+def onehot_losses(t, y, p, out):
+    """Output function: the c per-class losses ``l_k`` (full mode)."""
+    c = int(p[HEADER])
+    scratch = np.empty(c)
+    for k in range(c):
+        out[k] = softmax_column(y[k * c : (k + 1) * c], k, 1.0, scratch)
+
+
+@vector_field
+def margin_field(t, u, p, du):
+    """Reduced mode: the margins ``u_k = a_k - b_k`` under the flow coded in ``p[0]``.
+
+    Gradient flow ``u' = c pi / (e^u + c - 1)``; sign flow ``u' = 2`` (the diagonal entry rises
+    at speed 1, the others fall at speed 1); normalized flow: the gradient-flow speed divided by
+    the norm of the full ``c^2`` gradient, ``||g||^2 = c/(c-1) sum_k (pi_k q_k)^2`` with
+    ``q_k = 1 - p_k = (c-1)/(e^u_k + c - 1)``.
+    """
+    code = int(p[0])
+    c = int(p[HEADER])
+    cf = float(c)
+    pi = p[HEADER + 1 : HEADER + 1 + c]
+    if code == SIGN:
+        for k in range(c):
+            du[k] = 2.0
+        return
+    if code != NORMALIZED:
+        for k in range(c):
+            # c pi q/(c-1) with q = (c-1)/(e^u + c - 1), written for u of any size
+            eu = math.exp(-u[k])
+            du[k] = pi[k] * cf * eu / (1.0 + (cf - 1.0) * eu)
+        return
+    # normalized: q_k / q_min-margin, so that the ratio survives when every q_k underflows
+    umin = u[0]
+    for k in range(1, c):
+        umin = min(umin, u[k])
+    norm2 = 0.0
+    for k in range(c):
+        qs = pi[k] * math.exp(umin - u[k]) / (1.0 + (cf - 1.0) * math.exp(-u[k]))
+        du[k] = qs
+        norm2 += qs * qs
+    inv = 1.0 / math.sqrt(norm2 * (cf - 1.0) / cf)
+    for k in range(c):
+        du[k] *= inv
+
+
+@vector_field
+def margin_losses(t, u, p, out):
+    """Output function: ``l_k = log(1 + (c-1) e^-u_k)`` (reduced mode)."""
+    c = int(p[HEADER])
+    for k in range(c):
+        out[k] = math.log1p((c - 1.0) * math.exp(-u[k]))
+
+
+@dataclass(frozen=True)
+class OneHotModel:
+    """The K24 one-hot softmax model with Zipf class frequencies.
+
+    Parameters
+    ----------
+    classes : int
+        Number of classes ``c >= 2``.
+    zipf : float
+        Zipf exponent ``a >= 0``; ``pi_k`` is proportional to ``k^-a``.
+    mode : {"full", "reduced"}
+        Integrate all ``c^2`` weights, or the ``c`` exact margins.
+    """
+
+    classes: int
+    zipf: float
+    mode: str = "full"
+
+    def __post_init__(self):
+        if self.mode not in ("full", "reduced"):
+            raise ValueError(f"mode must be 'full' or 'reduced', got {self.mode!r}")
+        object.__setattr__(self, "pi", zipf.zipf_frequencies(self.classes, self.zipf))
+
+    @property
+    def state_size(self) -> int:
+        """Number of integrated states."""
+        return self.classes**2 if self.mode == "full" else self.classes
+
+    def y0(self) -> np.ndarray:
+        """``W(0) = 0`` (full) or ``u(0) = 0`` (reduced)."""
+        return np.zeros(self.state_size)
+
+    def params(self, flow: str) -> np.ndarray:
+        """The field's parameter vector for ``flow``."""
+        return pack(flow, np.concatenate([[float(self.classes)], self.pi]))
+
+    @property
+    def field(self):
+        """The compiled right-hand side."""
+        return onehot_field if self.mode == "full" else margin_field
+
+    @property
+    def losses_output(self):
+        """The compiled output function writing the ``c`` per-class losses."""
+        return onehot_losses if self.mode == "full" else margin_losses
+
+    def closed_form(self, flow: str, t: np.ndarray) -> np.ndarray | None:
+        """Per-class losses ``(len(t), c)`` in closed form, or None where none is known.
+
+        Gradient flow: K24.gf-closed-form; sign flow: K24.sf-closed-form.
+        """
+        t = np.asarray(t, float)[:, None]
+        if flow == "gradient":
+            return zipf.gf_loss(t, self.pi[None, :], self.classes)
+        if flow == "sign":
+            return np.broadcast_to(zipf.sf_loss(t, self.classes), (t.shape[0], self.classes))
+        return None
