@@ -66,6 +66,11 @@ class Tableau:
         return self.error_order > 0
 
     @property
+    def state_vectors(self) -> int:
+        """State-sized float64 vectors the driver holds: stages, work, dense output, y, y0."""
+        return self.A.shape[0] + 2 + self.P.shape[1] + 2
+
+    @property
     def total_stages(self) -> int:
         """Stages held per step: ``s`` + the new point + the extra dense-output stages."""
         return self.A.shape[0]

@@ -159,13 +159,44 @@ def onehot_field(t, y, p, dy):
     finish(p, dy, sumsq)
 
 
+@njit(cache=True)
+def summarize(losses, p, out):
+    """Reduce per-class losses to ``[overall, group means, selected classes]`` in ``out``.
+
+    The reduction spec follows the problem parameters in ``p`` (see :meth:`OneHotModel.params`):
+    ``G, labels (c), n_sel, selected (n_sel)``. Group means are ``pi``-weighted.
+    """
+    c = losses.size
+    pi = p[HEADER + 1 : HEADER + 1 + c]
+    at = HEADER + 1 + c
+    G = int(p[at])
+    labels = p[at + 1 : at + 1 + c]
+    nsel = int(p[at + 1 + c])
+    sel = p[at + 2 + c : at + 2 + c + nsel]
+    weight = np.zeros(G)
+    overall = 0.0
+    out[: 1 + G] = 0.0
+    for k in range(c):
+        g = int(labels[k])
+        overall += pi[k] * losses[k]
+        out[1 + g] += pi[k] * losses[k]
+        weight[g] += pi[k]
+    out[0] = overall
+    for g in range(G):
+        out[1 + g] /= weight[g]
+    for i in range(nsel):
+        out[1 + G + i] = losses[int(sel[i])]
+
+
 @vector_field
-def onehot_losses(t, y, p, out):
-    """Output function: the c per-class losses ``l_k`` (full mode)."""
+def onehot_summary(t, y, p, out):
+    """Output function (full mode): overall, group and selected per-class losses."""
     c = int(p[HEADER])
     scratch = np.empty(c)
+    losses = np.empty(c)
     for k in range(c):
-        out[k] = softmax_column(y[k * c : (k + 1) * c], k, 1.0, scratch)
+        losses[k] = softmax_column(y[k * c : (k + 1) * c], k, 1.0, scratch)
+    summarize(losses, p, out)
 
 
 @vector_field
@@ -206,11 +237,13 @@ def margin_field(t, u, p, du):
 
 
 @vector_field
-def margin_losses(t, u, p, out):
-    """Output function: ``l_k = log(1 + (c-1) e^-u_k)`` (reduced mode)."""
+def margin_summary(t, u, p, out):
+    """Output function (reduced mode): ``l_k = log(1 + (c-1) e^-u_k)``, summarized."""
     c = int(p[HEADER])
+    losses = np.empty(c)
     for k in range(c):
-        out[k] = math.log1p((c - 1.0) * math.exp(-u[k]))
+        losses[k] = math.log1p((c - 1.0) * math.exp(-u[k]))
+    summarize(losses, p, out)
 
 
 @dataclass(frozen=True)
@@ -245,9 +278,18 @@ class OneHotModel:
         """``W(0) = 0`` (full) or ``u(0) = 0`` (reduced)."""
         return np.zeros(self.state_size)
 
-    def params(self, flow: str) -> np.ndarray:
-        """The field's parameter vector for ``flow``."""
-        return pack(flow, np.concatenate([[float(self.classes)], self.pi]))
+    def params(self, flow: str, labels=None, selected=None) -> np.ndarray:
+        """The parameter vector for ``flow``: ``[flow header, c, pi, G, labels, n_sel, selected]``.
+
+        ``labels`` (group of each class, default all 0) and ``selected`` (classes whose own loss
+        is recorded, default all) drive the output function :attr:`summary_output`.
+        """
+        c = self.classes
+        labels = np.zeros(c) if labels is None else np.asarray(labels, float)
+        selected = np.arange(c) if selected is None else np.asarray(selected)
+        G = int(labels.max()) + 1
+        return pack(flow, np.concatenate([[float(c)], self.pi, [G], labels, [selected.size],
+                                          selected.astype(float)]))
 
     @property
     def field(self):
@@ -255,18 +297,24 @@ class OneHotModel:
         return onehot_field if self.mode == "full" else margin_field
 
     @property
-    def losses_output(self):
-        """The compiled output function writing the ``c`` per-class losses."""
-        return onehot_losses if self.mode == "full" else margin_losses
+    def summary_output(self):
+        """The compiled output function: ``[overall, G group means, selected class losses]``."""
+        return onehot_summary if self.mode == "full" else margin_summary
 
-    def closed_form(self, flow: str, t: np.ndarray) -> np.ndarray | None:
-        """Per-class losses ``(len(t), c)`` in closed form, or None where none is known.
+    def memory_bytes(self, stages: int) -> int:
+        """Memory the integration needs with ``stages`` state-sized work vectors."""
+        return 8 * self.state_size * stages
 
-        Gradient flow: K24.gf-closed-form; sign flow: K24.sf-closed-form.
+    def closed_form(self, flow: str, t, index=None) -> np.ndarray | None:
+        """Per-class losses ``(len(t), len(index))`` in closed form, or None where none is known.
+
+        Gradient flow: K24.gf-closed-form; sign flow: K24.sf-closed-form. ``index`` selects
+        classes (default: all).
         """
         t = np.asarray(t, float)[:, None]
+        pi = self.pi if index is None else self.pi[index]
         if flow == "gradient":
-            return zipf.gf_loss(t, self.pi[None, :], self.classes)
+            return zipf.gf_loss(t, pi[None, :], self.classes)
         if flow == "sign":
-            return np.broadcast_to(zipf.sf_loss(t, self.classes), (t.shape[0], self.classes))
+            return np.repeat(zipf.sf_loss(t, self.classes), pi.size, axis=1)
         return None

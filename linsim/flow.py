@@ -1,0 +1,288 @@
+"""``python -m linsim.flow``: gradient, sign and normalized flow on the K24 Zipf softmax model.
+
+The main job of linsim::
+
+    python -m linsim.flow --classes 1000 --zipf 1.1
+
+integrates each flow on the one-hot model (THEORY.md, "K24: the continuous-time model"),
+compares the per-class losses with the closed forms (K24.gf-closed-form, K24.sf-closed-form),
+measures the rates from the simulated trajectories (K24.gf-rate, K24.sf-closed-form,
+K24.nf-reparam), and writes ``summary.json``, ``trajectories.npz``, ``per_class.csv`` and a
+figure (PNG and PDF) into ``--out``.
+
+Exit codes: 0 success, 1 the integration failed (the reason is printed), 2 invalid input.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import os
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+from . import io
+from .flows import FLOWS
+from .integrate import METHODS, IntegrationError, get_tableau
+
+PROG = "python -m linsim.flow"
+#: Largest output array (points x recorded classes) accepted, in float64 entries.
+MAX_OUTPUT_ENTRIES = 200_000_000
+
+
+class UsageError(Exception):
+    """Invalid command-line input: one line naming the option and its valid range."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):  # one line, exit code 2 (argparse prints usage too)
+        head, sep, rest = message.partition(": ")
+        if head.startswith("argument ") and rest.startswith(head[len("argument "):].split("/")[0]):
+            message = rest  # our own message already names the option
+        raise UsageError(message)
+
+
+def _number(name: str, kind=float, lo=None, hi=None, lo_open=False):
+    """An argparse type that checks a finite number in a range and names the option."""
+
+    def parse(text: str):
+        rng = _range_text(lo, hi, lo_open, kind)
+        try:
+            v = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{name} must be {rng}, got {text!r}") from None
+        if kind is int:
+            if not (math.isfinite(v) and v == int(v)):
+                raise argparse.ArgumentTypeError(f"{name} must be {rng}, got {text!r}")
+            v = int(v)
+        bad = (not math.isfinite(v) or (lo is not None and (v <= lo if lo_open else v < lo))
+               or (hi is not None and v > hi))
+        if bad:
+            raise argparse.ArgumentTypeError(f"{name} must be {rng}, got {text!r}")
+        return v
+
+    return parse
+
+
+def _range_text(lo, hi, lo_open, kind) -> str:
+    what = "an integer" if kind is int else "a finite number"
+    if lo is not None and hi is not None:
+        return f"{what} in {'(' if lo_open else '['}{lo:g}, {hi:g}]"
+    if lo is not None:
+        return f"{what} {'>' if lo_open else '>='} {lo:g}"
+    return what
+
+
+def _flows(text: str) -> tuple[str, ...]:
+    names = tuple(s.strip() for s in text.split(","))
+    bad = [n for n in names if n not in FLOWS]
+    if not text.strip() or bad or len(set(names)) != len(names):
+        raise argparse.ArgumentTypeError(
+            f"--flows must be a comma list of distinct names from {','.join(FLOWS)}, "
+            f"got {text!r}")
+    return names
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser (also used for ``--help``)."""
+    p = _Parser(
+        prog=PROG,
+        description="Gradient, sign and normalized flow on the K24 one-hot softmax model with "
+                    "Zipf classes, checked against the closed forms (claims K24.*).",
+        epilog="Example: python -m linsim.flow --classes 1000 --zipf 1.1",
+    )
+    p.add_argument("--classes", type=_number("--classes", int, 2), default=1000, metavar="C",
+                   help="number of classes c, an integer >= 2 (default 1000)")
+    p.add_argument("--zipf", type=_number("--zipf", float, 0.0), default=1.1, metavar="A",
+                   help="Zipf exponent a >= 0: pi_k proportional to k^-a (default 1.1)")
+    p.add_argument("--flows", type=_flows, default=("gradient", "sign"),
+                   help="comma list of gradient, sign, normalized (default gradient,sign)")
+    p.add_argument("--t-max", type=_number("--t-max", float, 0.0, 1e12, lo_open=True),
+                   default=1e5, help="final time, in (0, 1e12] (default 1e5)")
+    p.add_argument("--points", type=_number("--points", int, 2, 100_000), default=200,
+                   help="number of log-spaced output times over 12 decades (default 200)")
+    p.add_argument("--groups", type=_number("--groups", int, 1), default=5,
+                   help="number of equal-mass frequency groups, 1..c (default 5)")
+    p.add_argument("--mode", choices=("full", "reduced"), default="full",
+                   help="full: all c^2 weights; reduced: the exact c margins (default full)")
+    p.add_argument("--method", choices=METHODS[3:], default="RK45",
+                   help="adaptive Runge-Kutta method (default RK45, Dormand-Prince 5(4))")
+    p.add_argument("--rtol", type=_number("--rtol", float, 1e-14, 1.0), default=1e-8,
+                   help="relative tolerance in [1e-14, 1] (default 1e-8)")
+    p.add_argument("--atol", type=_number("--atol", float, 0.0, 1.0, lo_open=True),
+                   default=1e-10, help="absolute tolerance in (0, 1] (default 1e-10)")
+    p.add_argument("--out", type=Path, default=None, metavar="DIR",
+                   help="output folder (default linsim-out/flow-c{C}-z{A})")
+    p.add_argument("--json", action="store_true",
+                   help="print the summary JSON on stdout instead of the tables")
+    p.add_argument("--no-plot", action="store_true", help="do not write the figure")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    return p
+
+
+def _available_memory() -> int:
+    try:
+        with open("/proc/meminfo") as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return int(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES"))
+
+
+def check_args(args) -> None:
+    """Cross-option checks; raise :class:`UsageError` with one line."""
+    c = args.classes
+    if args.groups > c:
+        raise UsageError(f"--groups must be an integer in [1, {c}] (at most --classes), "
+                         f"got {args.groups}")
+    from .experiments.k24 import recorded_classes
+
+    if args.points * recorded_classes(c).size > MAX_OUTPUT_ENTRIES:
+        raise UsageError(f"--points x recorded classes must be <= {MAX_OUTPUT_ENTRIES:.0e}; "
+                         f"lower --points")
+    if args.mode == "full":
+        need = 8 * c * c * get_tableau(args.method).state_vectors
+        avail = _available_memory()
+        if need > 0.8 * avail:
+            raise UsageError(
+                f"--mode full needs about {need / 2**30:.1f} GiB for c = {c} "
+                f"({avail / 2**30:.1f} GiB available); use --mode reduced")
+    if args.out is None:
+        args.out = Path(f"linsim-out/flow-c{c}-z{args.zipf:g}")
+    if args.out.exists() and not args.out.is_dir():
+        raise UsageError(f"--out must be a folder, got the file {str(args.out)!r}")
+
+
+def summarize(run, args, seconds: float) -> dict:
+    """The ``summary.json`` document."""
+    flows = {}
+    for name, tr in run.traces.items():
+        rates = run.rates(name)
+        flows[name] = {
+            "max_rel_err": run.max_rel_err(name),
+            "rate": {k: rates[0][k] for k in ("name", "measured", "predicted")},
+            "rates": rates,
+            "steps": tr.stats["steps"],
+            "rejected": tr.stats["rejected"],
+            "rhs_evals": tr.stats["rhs_evals"],
+            "seconds": tr.stats["seconds"],
+            "final_overall_loss": float(tr.overall[-1]),
+        }
+    return {
+        "claims": ["K24.decouple", "K24.gf-closed-form", "K24.gf-rate", "K24.sf-closed-form",
+                   "K24.nf-reparam"],
+        "classes": args.classes,
+        "zipf": args.zipf,
+        "mode": args.mode,
+        "t_max": args.t_max,
+        "points": args.points,
+        "groups": args.groups,
+        "method": run.settings["method"],
+        "rtol": args.rtol,
+        "atol": args.atol,
+        "recorded_classes": int(run.class_index.size),
+        "flows": flows,
+        "seconds": seconds,
+        "versions": io.versions(),
+        "command": " ".join([PROG, *sys.argv[1:]]) if sys.argv else PROG,
+    }
+
+
+def write_outputs(run, summary: dict, out: Path, plot: bool) -> list[Path]:
+    """Write every output file atomically; return their paths."""
+    arrays = {"t": run.t, "pi": run.pi, "class_index": run.class_index, "labels": run.labels,
+              "meta": np.array(io.dumps({k: summary[k] for k in (
+                  "classes", "zipf", "mode", "t_max", "points", "groups", "method", "rtol",
+                  "atol", "versions")}))}
+    cols = {"class": run.class_index + 1, "pi": run.pi[run.class_index],
+            "group": run.labels[run.class_index] + 1}
+    for name, tr in run.traces.items():
+        arrays[f"loss_{name}"] = tr.losses
+        arrays[f"overall_{name}"] = tr.overall
+        arrays[f"groups_{name}"] = tr.groups
+        cols[f"loss_{name}"] = tr.losses[-1]
+        if tr.closed is not None:
+            arrays[f"closed_{name}"] = tr.closed
+            cols[f"closed_{name}"] = tr.closed[-1]
+    paths = [io.write_json(out / "summary.json", summary),
+             io.write_npz(out / "trajectories.npz", arrays),
+             io.write_csv(out / "per_class.csv", cols)]
+    if plot:
+        from .plotting import k24_group_losses
+
+        fig = k24_group_losses(run)
+        paths += io.save_figure(fig, out / "group_losses", {
+            "claims": summary["claims"], "classes": summary["classes"], "zipf": summary["zipf"],
+            "mode": summary["mode"], "versions": summary["versions"]})
+    return paths
+
+
+def _tables(run, summary: dict) -> str:
+    lines = []
+    t = run.t
+    G = summary["groups"]
+    decades = [10.0**k for k in range(math.ceil(math.log10(t[0])), math.floor(
+        math.log10(t[-1])) + 1)]
+    idx = [int(np.argmin(np.abs(np.log(t) - math.log(d)))) for d in decades]
+    c, a = summary["classes"], summary["zipf"]
+    lines.append(f"K24 one-hot softmax model: c = {c}, zipf a = {a:g}, {summary['mode']} mode, "
+                 f"{summary['method']} rtol={summary['rtol']:g} atol={summary['atol']:g}")
+    for name, tr in run.traces.items():
+        fs = summary["flows"][name]
+        lines.append("")
+        lines.append(f"== {name} flow ==")
+        head = f"{'t':>9} " + " ".join(f"{'group ' + str(g + 1):>11}" for g in range(G))
+        lines.append(head + f" {'overall':>11}")
+        for i in idx:
+            row = " ".join(f"{v:11.4e}" for v in tr.groups[i])
+            lines.append(f"{t[i]:9.3g} {row} {tr.overall[i]:11.4e}")
+        for r in fs["rates"]:
+            lines.append(f"  {r['name']:<30} measured {r['measured']:<12.6g} predicted "
+                         f"{r['predicted']:<10.6g} [{r['claim']}]")
+        err = fs["max_rel_err"]
+        lines.append("  max rel. error vs closed form: "
+                     + ("(no closed form)" if err is None else f"{err:.3e}"))
+        lines.append(f"  steps {fs['steps']} (+{fs['rejected']} rejected), rhs evals "
+                     f"{fs['rhs_evals']}, {fs['seconds']:.2f} s")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the command line; return the exit code."""
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+        check_args(args)
+    except UsageError as e:
+        print(f"{PROG}: error: {e}", file=sys.stderr)
+        return 2
+    from .experiments.k24 import run_onehot
+    from .problems.softmax import OneHotModel
+
+    start = time.perf_counter()
+    try:
+        model = OneHotModel(args.classes, args.zipf, args.mode)
+        run = run_onehot(model, args.flows, t_max=args.t_max, points=args.points,
+                         groups=args.groups, method=args.method, rtol=args.rtol,
+                         atol=args.atol, progress=not args.quiet)
+    except IntegrationError as e:
+        print(f"{PROG}: {e}", file=sys.stderr)
+        return 1
+    summary = summarize(run, args, time.perf_counter() - start)
+    paths = write_outputs(run, summary, args.out, plot=not args.no_plot)
+    if args.json:
+        sys.stdout.write(io.dumps(summary))
+    else:
+        print(_tables(run, summary))
+        print("")
+        print("wrote " + ", ".join(str(p) for p in paths))
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
