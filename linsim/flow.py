@@ -213,7 +213,7 @@ def write_outputs(run, summary: dict, out: Path, plot: bool) -> list[Path]:
              io.write_npz(out / "trajectories.npz", arrays),
              io.write_csv(out / "per_class.csv", cols)]
     if plot:
-        from .plotting import k24_group_losses
+        from .plotting.k24 import k24_group_losses
 
         fig = k24_group_losses(run)
         paths += io.save_figure(fig, out / "group_losses", {

@@ -1,126 +1,22 @@
-"""The claim registry: every THEORY.md id tied to its simulation, prediction, proof and figure.
+"""K24 claims on the one-hot softmax model (THEORY.md, "K24: the continuous-time model").
 
-A :class:`Claim` says what is simulated (problem x dynamics x integrator x parameters), how the
-prediction is compared with what the simulation measures, which SymPy certificate backs it
-(``proofs.<paper>``), and which figure illustrates it. ``python -m linsim.verify`` runs the
-checks; ``python -m linsim.figures`` draws the figures.
-
-Measurements are always taken from simulated trajectories; the closed forms and limits enter
-only as the *prediction*.
+Simulations are shared between claims and figures through a small cache.
 """
 
 from __future__ import annotations
 
-import math
-from collections.abc import Callable
-from dataclasses import dataclass, field, replace
-from functools import cache, lru_cache
+from functools import lru_cache
 
 import numpy as np
 
-
-@dataclass(frozen=True)
-class Measurement:
-    """What a simulation measured for a claim, and how it compares with the prediction.
-
-    ``compare`` is ``"rel"`` (``|measured - predicted| <= tolerance * |predicted|``), ``"abs"``
-    (``|measured - predicted| <= tolerance``) or ``"max"`` (``measured <= tolerance``, for errors
-    and deviations whose prediction is 0).
-    """
-
-    measured: float
-    predicted: float
-    tolerance: float
-    compare: str = "rel"
-    detail: dict = field(default_factory=dict)
-
-    @property
-    def passed(self) -> bool:
-        m, p, tol = self.measured, self.predicted, self.tolerance
-        if m is None or not math.isfinite(m):
-            return False
-        if self.compare == "rel":
-            return abs(m - p) <= tol * abs(p)
-        if self.compare == "abs":
-            return abs(m - p) <= tol
-        if self.compare == "max":
-            return m <= tol
-        raise ValueError(f"unknown comparison {self.compare!r}")
-
-
-@dataclass(frozen=True)
-class Claim:
-    """One claim of THEORY.md.
-
-    Attributes
-    ----------
-    id : str
-        The THEORY.md id, e.g. ``"K24.gf-rate"``.
-    paper : str
-        ``"K24"``, ``"Z24"``, ``"Z20"``, ``"PL23"``, ...
-    statement : str
-        One line.
-    simulate : str
-        Problem, dynamics, integrator and parameters of the check.
-    check : callable
-        ``check(quick: bool) -> Measurement``.
-    proof : str or None
-        ``"module:function"`` in ``proofs`` returning a :class:`proofs.Certificate`.
-    figure : str or None
-        Name of the figure in :data:`FIGURES` that illustrates the claim.
-    """
-
-    id: str
-    paper: str
-    statement: str
-    simulate: str
-    check: Callable[[bool], Measurement]
-    proof: str | None = None
-    figure: str | None = None
-
-    def certificate(self):
-        """Run the SymPy certificate, or return None when the claim has none."""
-        if self.proof is None:
-            return None
-        return _certificate(self.proof)
-
-    def perturbed(self, predicted: float) -> Claim:
-        """A copy whose prediction is replaced (for testing that a wrong claim FAILs)."""
-        check = self.check
-
-        def wrong(quick: bool) -> Measurement:
-            return replace(check(quick), predicted=predicted)
-
-        return replace(self, id=self.id + "~perturbed", check=wrong)
-
-
-@cache
-def _certificate(ref: str):
-    import importlib
-
-    mod, func = ref.split(":")
-    return getattr(importlib.import_module(mod), func)()
-
-
-@dataclass(frozen=True)
-class Figure:
-    """A theorem-illustration figure: ``make(quick)`` returns a matplotlib Figure."""
-
-    name: str
-    claims: tuple[str, ...]
-    caption: str
-    make: Callable[[bool], object]
-
-
-# --------------------------------------------------------------------------------------------
-# K24: the one-hot softmax model (simulations shared between claims through the cache)
+from . import Claim, Figure, Measurement
 
 
 @lru_cache(maxsize=8)
 def _k24_run(classes: int, zipf_a: float, mode: str, flows: tuple[str, ...], t_max: float,
              rtol: float, atol: float, method: str = "DOP853", points: int = 200):
-    from .experiments.k24 import run_onehot
-    from .problems.softmax import OneHotModel
+    from ..experiments.k24 import run_onehot
+    from ..problems.softmax import OneHotModel
 
     return run_onehot(OneHotModel(classes, zipf_a, mode), flows, t_max=t_max, points=points,
                       method=method, rtol=rtol, atol=atol)
@@ -133,7 +29,7 @@ def _k24_tight(quick: bool):
 
 
 def _check_decouple(quick: bool) -> Measurement:
-    from .experiments.k24 import decouple_check
+    from ..experiments.k24 import decouple_check
 
     d = decouple_check(10 if quick else 50, 1.1)
     worst = max(d["column_sum"], d["off_diagonal_spread"], d["margin_vs_reduced"])
@@ -149,7 +45,7 @@ def _check_gf_closed(quick: bool) -> Measurement:
 
 
 def _check_gf_rate(quick: bool) -> Measurement:
-    from .problems import zipf
+    from ..problems import zipf
 
     c = 20 if quick else 50
     run = _k24_run(c, 1.1, "full", ("gradient",), 1e10, 1e-10, 1e-13)
@@ -182,12 +78,9 @@ def _check_nf(quick: bool) -> Measurement:
         "what": "max relative gap of NF's per-class losses from GF's at equal overall loss"})
 
 
-# --------------------------------------------------------------------------------------------
-# Figures
-
 
 def _fig_group_losses(quick: bool):
-    from .plotting import k24_group_losses
+    from ..plotting.k24 import k24_group_losses
 
     run = _k24_run(1000, 1.1, "reduced", ("gradient", "sign", "normalized"), 1e5, 1e-8, 1e-10,
                    "RK45")
@@ -195,14 +88,14 @@ def _fig_group_losses(quick: bool):
 
 
 def _fig_gf_rate(quick: bool):
-    from .plotting import k24_gf_collapse
+    from ..plotting.k24 import k24_gf_collapse
 
     run = _k24_run(1000, 1.1, "reduced", ("gradient",), 1e10, 1e-10, 1e-12, "DOP853", 400)
     return k24_gf_collapse(run)
 
 
 def _fig_sf_rate(quick: bool):
-    from .plotting import k24_sf_exponent
+    from ..plotting.k24 import k24_sf_exponent
 
     runs = [_k24_run(c, 1.1, "reduced", ("sign",), 1e3, 1e-10, 1e-12, "DOP853", 400)
             for c in (5, 100, 10_000)]
@@ -210,21 +103,21 @@ def _fig_sf_rate(quick: bool):
 
 
 def _fig_decouple(quick: bool):
-    from .experiments.k24 import decouple_check
-    from .plotting import k24_two_level
+    from ..experiments.k24 import decouple_check
+    from ..plotting.k24 import k24_two_level
 
     return k24_two_level(decouple_check(6, 1.0, t_max=1e3, points=80))
 
 
 def _fig_nf(quick: bool):
-    from .plotting import k24_equal_loss
+    from ..plotting.k24 import k24_equal_loss
 
     run = _k24_run(100, 1.1, "reduced", ("gradient", "sign", "normalized"), 1e6, 1e-10, 1e-12,
                    "DOP853", 300)
     return k24_equal_loss(run)
 
 
-FIGURES: dict[str, Figure] = {f.name: f for f in [
+FIGURES = [
     Figure("k24_group_losses", ("K24.gf-closed-form", "K24.sf-closed-form", "K24.nf-reparam"),
            "Per-group loss of the Zipf one-hot model (c = 1000, a = 1.1) under gradient, sign "
            "and normalized flow; dashed: closed forms.", _fig_group_losses),
@@ -240,13 +133,10 @@ FIGURES: dict[str, Figure] = {f.name: f for f in [
     Figure("k24_nf_reparam", ("K24.nf-reparam",),
            "Per-class loss against overall loss: normalized flow retraces gradient flow; sign "
            "flow does not.", _fig_nf),
-]}
+]
 
 
-# --------------------------------------------------------------------------------------------
-# The registry
-
-CLAIMS: dict[str, Claim] = {c.id: c for c in [
+CLAIMS = [
     Claim("K24.decouple", "K24",
           "each column moves on its own, keeps a two-level form with a + (c-1) b = 0, and its "
           "margin solves u' = c pi_k/(e^u + c - 1)",
@@ -275,4 +165,4 @@ CLAIMS: dict[str, Claim] = {c.id: c for c in [
           "full one-hot model (c = 50; quick 20, a = 1.1), normalized flow, DOP853 rtol 1e-12; "
           "GF at the same overall loss from its closed form",
           _check_nf, "proofs.k24:k24_nf_reparam", "k24_nf_reparam"),
-]}
+]
