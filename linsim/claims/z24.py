@@ -1,0 +1,4 @@
+"""Z24 claims (THEORY.md). Filled in by the issue that covers them."""
+
+CLAIMS: list = []
+FIGURES: list = []
