@@ -1,0 +1,94 @@
+"""python -m linsim.verify and python -m linsim.figures: the registry, exit codes, failure path."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from linsim import verify
+from linsim.claims import CLAIMS, FIGURES, Claim, Measurement
+
+
+def test_every_claim_has_an_id_a_statement_and_a_known_figure():
+    assert CLAIMS, "the registry is empty"
+    for cid, claim in CLAIMS.items():
+        assert cid == claim.id and "." in cid and claim.paper == cid.split(".")[0]
+        assert claim.statement and claim.simulate
+        assert claim.figure is None or claim.figure in FIGURES
+    for fig in FIGURES.values():
+        assert all(c in CLAIMS for c in fig.claims), fig.name
+
+
+@pytest.mark.parametrize("compare,measured,ok", [
+    ("rel", 2.01, True), ("rel", 2.03, False), ("abs", 2.01, True), ("abs", 2.2, False),
+    ("max", 0.009, True), ("max", 0.011, False), ("max", float("nan"), False),
+])
+def test_measurement_comparisons(compare, measured, ok):
+    pred = 0.0 if compare == "max" else 2.0
+    tol = 0.01 if compare != "abs" else 0.05
+    assert Measurement(measured, pred, tol, compare).passed is ok
+
+
+def test_verify_quick_passes_for_k24_in_json():
+    """The quick verification of the K24 claims: all PASS, fitted from simulations."""
+    out = subprocess.run([sys.executable, "-m", "linsim.verify", "--quick", "--json",
+                          "--claims", "K24.gf-rate,K24.sf-closed-form,K24.nf-reparam"],
+                         capture_output=True, text=True, timeout=600)
+    assert out.returncode == 0, out.stderr + out.stdout
+    rows = json.loads(out.stdout)
+    assert [r["id"] for r in rows] == ["K24.gf-rate", "K24.sf-closed-form", "K24.nf-reparam"]
+    for r in rows:
+        assert set(r) >= {"id", "status", "symbolic", "measured", "predicted", "tolerance"}
+        assert r["status"] == "PASS"
+        assert r["symbolic"] in ("proved", "numeric")
+
+
+def test_a_deliberately_wrong_prediction_fails_and_exits_1(capsys):
+    """Perturb the sign-flow exponent from 2 to 3 (the 'e^-ct' reading at c = 3): FAIL."""
+    good = CLAIMS["K24.sf-closed-form"]
+    bad = good.perturbed(3.0)
+    registry = {bad.id: bad}
+    code = verify.main(["--quick", "--json", "--claims", bad.id], registry=registry)
+    rows = json.loads(capsys.readouterr().out)
+    assert code == 1
+    assert rows[0]["status"] == "FAIL"
+    assert rows[0]["measured"] == pytest.approx(2.0, rel=1e-2)
+
+
+def test_a_failing_simulation_is_reported_as_fail_with_reason(capsys):
+    def boom(quick):
+        raise RuntimeError("integration failed at t=1: test")
+
+    claim = Claim("K24.test-broken", "K24", "a claim whose simulation fails", "none", boom)
+    code = verify.main(["--claims", claim.id], registry={claim.id: claim})
+    out = capsys.readouterr().out
+    assert code == 1
+    assert "FAIL" in out and "integration failed at t=1" in out
+
+
+def test_unknown_claim_id_exits_2_with_one_line(capsys):
+    code = verify.main(["--claims", "K24.gf-rate,K99.nonsense"])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2
+    assert len(err) == 1 and "K99.nonsense" in err[0]
+
+
+def test_figures_writes_png_and_pdf_for_one_claim(tmp_path, capsys):
+    from linsim import figures
+
+    assert figures.main(["--only", "K24.decouple", "--out", str(tmp_path)]) == 0
+    png, pdf = tmp_path / "k24_decouple.png", tmp_path / "k24_decouple.pdf"
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and png.stat().st_size > 10_000
+    assert pdf.read_bytes()[:5] == b"%PDF-"
+    assert figures.main(["--only", "nope", "--out", str(tmp_path)]) == 2
+
+
+@pytest.mark.slow
+def test_verify_quick_every_registered_claim_passes():
+    """What CI runs: every claim of every paper, quick settings (exit 0 means all PASS)."""
+    out = subprocess.run([sys.executable, "-m", "linsim.verify", "--quick"], capture_output=True,
+                         text=True, timeout=1200)
+    assert out.returncode == 0, out.stdout[-4000:] + out.stderr[-2000:]
