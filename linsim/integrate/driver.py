@@ -659,8 +659,9 @@ def solve(
     if progress and sys.stderr.isatty():
         from tqdm import tqdm
 
+        # delay: only runs longer than about a second show a bar
         bar = tqdm(total=t1 - t0, desc=progress_desc, unit="t", file=sys.stderr, leave=False,
-                   bar_format="{l_bar}{bar}| t={n:.3g}/{total:.3g} [{elapsed}]")
+                   delay=1.0, bar_format="{l_bar}{bar}| t={n:.3g}/{total:.3g} [{elapsed}]")
     chunk = 64 if bar is not None else max_steps + 1
     start = time.perf_counter()
     while True:
