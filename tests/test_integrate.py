@@ -570,7 +570,8 @@ def test_chunking_is_invisible(method, monkeypatch):
     monkeypatch.setattr(driver, "_drive", counting_drive)
     chunked = solve(*args, progress=True, **common)
     monkeypatch.undo()
-    assert len(calls) > 1 and calls[0] == 64 and fake.writes > 0
+    # the bar itself appears only after a second (tqdm's delay), so count chunks, not writes
+    assert len(calls) > 1 and calls[0] == 64
     for name in ("t", "y", "y_final", "t_events", "event_index"):
         np.testing.assert_array_equal(getattr(chunked, name), getattr(plain, name), err_msg=name)
     for name in ("t_final", "status", "nfev", "naccepted", "nrejected"):
