@@ -189,7 +189,7 @@ def summarize(run, args, seconds: float) -> dict:
         "flows": flows,
         "seconds": seconds,
         "versions": io.versions(),
-        "command": " ".join([PROG, *sys.argv[1:]]) if sys.argv else PROG,
+        "command": " ".join([PROG, *getattr(args, "argv", sys.argv[1:])]),
     }
 
 
@@ -257,6 +257,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     try:
         args = parser.parse_args(argv)
+        args.argv = list(sys.argv[1:] if argv is None else argv)  # what "command" records
         check_args(args)
     except UsageError as e:
         print(f"{PROG}: error: {e}", file=sys.stderr)

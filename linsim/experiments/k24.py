@@ -129,7 +129,9 @@ class OneHotRun:
             col = last
             v = tr.losses[:, col]
             ok = np.flatnonzero((v > 1e-200) & (v < 1e-8))
-            meas = float(np.exp(2 * t[ok[-1]] + np.log(v[ok[-1]]))) if ok.size else float("nan")
+            with np.errstate(over="ignore"):  # inf (JSON null) when the trajectory is far off
+                meas = (float(np.exp(2 * t[ok[-1]] + np.log(v[ok[-1]]))) if ok.size
+                        else float("nan"))
             out.append({
                 "name": "e2t_l_least_frequent",
                 "claim": "K24.sf-closed-form",
@@ -192,7 +194,8 @@ def closed_group_means(model: OneHotModel, flow: str, t: np.ndarray, labels: np.
             m = labels[idx] == g
             num[:, g] += cf[:, m] @ w[m]
             den[g] += w[m].sum()
-    return num / den
+    with np.errstate(invalid="ignore", divide="ignore"):  # NaN for a group of zero mass
+        return num / den
 
 
 def recorded_classes(classes: int, limit: int = MAX_RECORDED_CLASSES) -> np.ndarray:
@@ -205,7 +208,9 @@ def recorded_classes(classes: int, limit: int = MAX_RECORDED_CLASSES) -> np.ndar
 
 def output_times(t_max: float, points: int, decades: float = 12.0) -> np.ndarray:
     """``points`` log-spaced times over ``decades`` decades ending at ``t_max``."""
-    return np.logspace(math.log10(t_max) - decades, math.log10(t_max), points)
+    t = np.logspace(math.log10(t_max) - decades, math.log10(t_max), points)
+    t[-1] = t_max  # 10**log10(t_max) can round above t_max (e.g. 5, 300): outside t_span
+    return t
 
 
 def run_onehot(
