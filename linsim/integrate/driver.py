@@ -105,20 +105,28 @@ def _combine(dest, base, h, K, w, m):
 
 @njit(cache=True)
 def _dense_coeffs(Q, K, P):
-    """Q[d] = sum_j P[j, d] K[j]: one pass over the stages per step that needs dense output."""
+    """Q[d] = sum_j P[j, d] K[j]: one pass over the stages per step that needs dense output.
+
+    Blocks of 256 components keep every stage's block in L1 while the ``deg`` sums are formed
+    in a local accumulator (writing straight into slices of Q does not vectorize).
+    """
     s_tot, deg = P.shape
     n = K.shape[1]
-    for i0 in range(0, n, _BLOCK):
-        L = min(_BLOCK, n - i0)
+    B = 256
+    acc = np.empty(B)
+    for i0 in range(0, n, B):
+        L = min(B, n - i0)
         for d in range(deg):
-            q = Q[d, i0 : i0 + L]
-            q[:] = 0.0
+            acc[:L] = 0.0
             for j in range(s_tot):
                 pj = P[j, d]
                 if pj != 0.0:
                     Kj = K[j, i0 : i0 + L]
                     for ii in range(L):
-                        q[ii] += pj * Kj[ii]
+                        acc[ii] += pj * Kj[ii]
+            q = Q[d, i0 : i0 + L]
+            for ii in range(L):
+                q[ii] = acc[ii]
 
 
 @njit(cache=True)
@@ -147,15 +155,19 @@ def _rms(v, y0, y1, rtol, atol):
 def _error_norm(K, E, E3, use3, h, y0, y1, rtol, atol):
     """Scaled RMS error of a step (DOP853: SciPy's blended 5th/3rd order estimate).
 
-    NaN when the new state is not finite.
+    NaN when the new state is not finite. The inner loops are branch-free so that they
+    vectorize: ``y1 - y1`` is 0 for finite entries and NaN for inf or NaN.
     """
     n = y0.size
     ne = E.size
-    nr, na = rtol.size, atol.size
+    scalar = rtol.size == 1 and atol.size == 1
+    rt0 = rtol[0]
+    at0 = atol[0]
     a5 = np.empty(_BLOCK)
     a3 = np.empty(_BLOCK)
     e5 = 0.0
     e3 = 0.0
+    bad = 0.0
     for i0 in range(0, n, _BLOCK):
         L = min(_BLOCK, n - i0)
         a5[:L] = 0.0
@@ -170,14 +182,25 @@ def _error_norm(K, E, E3, use3, h, y0, y1, rtol, atol):
                 e3j = E3[j]
                 for ii in range(L):
                     a3[ii] += e3j * Kj[ii]
-        for ii in range(L):
-            i = i0 + ii
-            if not math.isfinite(y1[i]):
-                return np.nan
-            sc = atol[i if na > 1 else 0] + rtol[i if nr > 1 else 0] * max(abs(y0[i]),
-                                                                        abs(y1[i]))
-            e5 += (a5[ii] / sc) ** 2
-            e3 += (a3[ii] / sc) ** 2
+        u0 = y0[i0 : i0 + L]
+        u1 = y1[i0 : i0 + L]
+        if scalar:
+            for ii in range(L):
+                sc = at0 + rt0 * max(abs(u0[ii]), abs(u1[ii]))
+                e5 += (a5[ii] / sc) ** 2
+                e3 += (a3[ii] / sc) ** 2
+                bad += u1[ii] - u1[ii]
+        else:
+            nr, na = rtol.size, atol.size
+            for ii in range(L):
+                i = i0 + ii
+                sc = atol[i if na > 1 else 0] + rtol[i if nr > 1 else 0] * max(abs(u0[ii]),
+                                                                            abs(u1[ii]))
+                e5 += (a5[ii] / sc) ** 2
+                e3 += (a3[ii] / sc) ** 2
+                bad += u1[ii] - u1[ii]
+    if bad != 0.0:
+        return np.nan
     if use3:
         if e5 == 0.0 and e3 == 0.0:
             return 0.0

@@ -25,9 +25,10 @@ def k24_group_losses(run, title: str = "K24: per-group loss under each flow"):
         for g in range(G):
             ax.loglog(t, tr.groups[:, g], color=colors[g], label=f"group {g + 1}")
         cg = tr.closed_groups
+        tg = t if getattr(tr, "closed_groups_t", None) is None else tr.closed_groups_t
         if cg is not None:
             for g in range(G):
-                ax.loglog(t, cg[:, g], "--", color="k", lw=0.7,
+                ax.loglog(tg, cg[:, g], "--", color="k", lw=0.7,
                           label="closed form" if g == 0 else None)
         ax.set_title(f"{flow} flow")
         ax.set_xlabel("t")
