@@ -1,0 +1,233 @@
+"""``python -m linsim.z24``: the Z24.cases table on block-heterogeneous quadratics.
+
+For each case (THEORY.md, "Z24": 1 and 2 the parametric heterogeneous/homogeneous families,
+3 heterogeneous, 4 homogeneous), each seed and each method (GD, heavy ball, Adam(0,1), Adam,
+RMSProp, sign descent with constant and decaying steps, normalized GD, oracle per-block GD),
+sweeps the step size (and momentum or decay), keeps the best, and reports the iterations to a
+relative loss ``(f - f*)/(f0 - f*) <= --tol``::
+
+    python -m linsim.z24                      # the full table: 4 cases x 5 seeds x 9 methods
+    python -m linsim.z24 --quick              # Cases 3 and 4, GD and Adam(0,1)
+    python -m linsim.z24 --cases 3,4 --methods gd,adam --seeds 3 --json
+
+Writes ``summary.json``, ``table.csv`` (one row per case, method and seed), ``curves.npz``
+(relative loss per iteration of the best setting, first seed) and the figure
+``cases.png``/``.pdf`` into ``--out``. Same options, same bytes.
+
+Exit codes: 0 success, 1 numerical failure (the reason is printed), 2 invalid input.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+from . import io
+from .flow import UsageError, _number, _Parser
+
+PROG = "python -m linsim.z24"
+QUICK_CASES = (3, 4)
+QUICK_METHODS = ("gd", "adam01")
+
+
+def _distinct_list(option: str, allowed: tuple[str, ...]):
+    """An argparse type: a comma list of distinct names from ``allowed``, naming ``option``."""
+
+    def parse(text: str) -> tuple[str, ...]:
+        names = tuple(s.strip() for s in text.split(","))
+        if not text.strip() or any(n not in allowed for n in names) or len(set(names)) < len(
+                names):
+            raise argparse.ArgumentTypeError(
+                f"{option} must be a comma list of distinct names from {','.join(allowed)}, "
+                f"got {text!r}")
+        return names
+
+    return parse
+
+
+def _cases(text: str) -> tuple[int, ...]:
+    return tuple(int(c) for c in _distinct_list("--cases", ("1", "2", "3", "4"))(text))
+
+
+def _methods(text: str) -> tuple[str, ...]:
+    from .experiments.z24 import METHODS
+
+    return _distinct_list("--methods", tuple(METHODS))(text)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser (also used for ``--help``)."""
+    p = _Parser(
+        prog=PROG,
+        description="Iterations to a relative loss tolerance for GD, heavy ball, Adam, RMSProp, "
+                    "sign descent, normalized GD and oracle per-block GD on the Z24 "
+                    "block-diagonal quadratics, each at its best swept step size (Z24.cases).",
+        epilog="Example: python -m linsim.z24 --cases 3,4 --seeds 5",
+    )
+    p.add_argument("--cases", type=_cases, default=None, metavar="LIST",
+                   help="comma list of cases from 1,2,3,4 (default all; --quick: 3,4)")
+    p.add_argument("--methods", type=_methods, default=None, metavar="LIST",
+                   help="comma list of methods (default all; --quick: gd,adam01); names: "
+                        "gd, heavy_ball, adam01, adam, rmsprop, sign, sign-geometric, "
+                        "normalized, block_gd")
+    p.add_argument("--seeds", type=_number("--seeds", int, 1, 1000), default=5, metavar="N",
+                   help="number of seeds 0..N-1 (rotations and w*), an integer in [1, 1000] "
+                        "(default 5)")
+    p.add_argument("--tol", type=_number("--tol", float, 0.0, 0.5, lo_open=True), default=1e-6,
+                   help="relative loss tolerance, in (0, 0.5] (default 1e-6)")
+    p.add_argument("--max-iter", type=_number("--max-iter", int, 1, 10_000_000),
+                   default=100_000, help="iteration budget per run, an integer in [1, 1e7] "
+                                         "(default 100000)")
+    p.add_argument("--quick", action="store_true",
+                   help="Cases 3 and 4, GD and Adam(0,1) only (explicit --cases/--methods win)")
+    p.add_argument("--out", type=Path, default=None, metavar="DIR",
+                   help="output folder (default linsim-out/z24)")
+    p.add_argument("--json", action="store_true",
+                   help="print the summary JSON on stdout instead of the table")
+    p.add_argument("--no-plot", action="store_true", help="do not write the figure")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    return p
+
+
+def check_args(args) -> None:
+    """Fill defaults that depend on other options; raise :class:`UsageError` with one line."""
+    from .experiments.z24 import METHODS
+
+    if args.cases is None:
+        args.cases = QUICK_CASES if args.quick else (1, 2, 3, 4)
+    if args.methods is None:
+        args.methods = QUICK_METHODS if args.quick else tuple(METHODS)
+    if args.out is None:
+        args.out = Path("linsim-out/z24")
+    if args.out.exists() and not args.out.is_dir():
+        raise UsageError(f"--out must be a folder, got the file {str(args.out)!r}")
+
+
+def summarize(res, args) -> dict:
+    """The ``summary.json`` document (no timings: same options, same bytes)."""
+    from .experiments.z24 import METHODS
+    from .problems import quadratic as quad
+
+    return {
+        "claims": ["Z24.cases"],
+        "cases": {f"case {c}": {"name": quad.CASE_NAMES[c], "kappa": res.kappas[c][0],
+                                "max_block_kappa": res.kappas[c][1]} for c in res.cases},
+        "methods": {m: METHODS[m].label for m in res.methods},
+        "seeds": res.seeds,
+        "tol": res.tol,
+        "max_iter": res.max_iter,
+        "table": res.summary(),
+        "note": "iterations: best over the step-size sweep per seed (None: not reached within "
+                "max_iter); median over seeds counts None as infinite",
+        "versions": io.versions(),
+        "command": " ".join([PROG, *sys.argv[1:]]) if sys.argv else PROG,
+    }
+
+
+def write_outputs(res, summary: dict, out: Path, plot: bool) -> list[Path]:
+    """Write every output file atomically; return their paths."""
+    rows = {"case": [], "method": [], "seed": [], "iterations": [], "lr": []}
+    for c in res.cases:
+        for m in res.methods:
+            for s, it, best in zip(res.seeds, res.iterations[(c, m)], res.best[(c, m)],
+                                   strict=True):
+                rows["case"].append(c)
+                rows["method"].append(m)
+                rows["seed"].append(s)
+                rows["iterations"].append("" if it is None else it)
+                rows["lr"].append("" if best is None else repr(float(best["lr"])))
+    arrays = {f"case{c}_{m}": v for (c, m), v in res.curves.items()}
+    arrays["meta"] = np.array(io.dumps({k: summary[k] for k in (
+        "cases", "methods", "seeds", "tol", "max_iter", "versions")}))
+    paths = [io.write_json(out / "summary.json", summary),
+             io.write_csv(out / "table.csv", rows),
+             io.write_npz(out / "curves.npz", arrays)]
+    if plot:
+        from .plotting.z24 import z24_cases
+
+        paths += io.save_figure(z24_cases(res), out / "cases", {
+            "claims": summary["claims"], "cases": list(summary["cases"]),
+            "seeds": summary["seeds"], "tol": summary["tol"], "versions": summary["versions"]})
+    return paths
+
+
+def table(res) -> str:
+    """The human-readable table: median [min-max] iterations and how many seeds reached."""
+    from .experiments.z24 import METHODS
+
+    n = len(res.seeds)
+    w = 22
+    head = f"{'method':<16}" + "".join(f"{'Case ' + str(c):>{w}}" for c in res.cases)
+    lines = [f"Z24.cases: iterations to (f - f*)/(f0 - f*) <= {res.tol:g}, best step size per "
+             f"seed; median [min-max] over {n} seed(s), (k/{n}) = seeds that reached it", "",
+             head]
+    for m in res.methods:
+        cells = []
+        for c in res.cases:
+            its = res.iterations[(c, m)]
+            got = [x for x in its if x is not None]
+            med = res.median(c, m)
+            if not got:
+                cell = f">{res.max_iter} (0/{n})"
+            else:
+                rng = f"{min(got)}-{max(got)}" if len(got) == n else f"{min(got)}-"
+                cell = (f"{'>' + str(res.max_iter) if med is None else f'{med:.0f}'} "
+                        f"[{rng}]" + ("" if len(got) == n else f" ({len(got)}/{n})"))
+            cells.append(f"{cell:>{w}}")
+        lines.append(f"{m:<16}" + "".join(cells))
+    lines.append("")
+    for c in res.cases:
+        k, kl = res.kappas[c]
+        lines.append(f"Case {c}: kappa = {k:g}, max_l kappa_l = {kl:.4g}")
+    for m in res.methods:
+        lines.append(f"{m}: {METHODS[m].label}")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the command line; return the exit code."""
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+        check_args(args)
+    except UsageError as e:
+        print(f"{PROG}: error: {e}", file=sys.stderr)
+        return 2
+    from .experiments.z24 import cases_table
+
+    total = len(args.cases) * args.seeds * len(args.methods)
+    bar = None
+    if not args.quiet and sys.stderr.isatty():
+        from tqdm import tqdm
+
+        bar = tqdm(total=total, desc="Z24.cases", unit="run", file=sys.stderr, leave=False)
+    start = time.perf_counter()
+    try:
+        res = cases_table(args.cases, range(args.seeds), args.methods, tol=args.tol,
+                          max_iter=args.max_iter,
+                          progress=None if bar is None else (lambda label: (
+                              bar.set_postfix_str(label, refresh=False), bar.update(1))))
+    except (FloatingPointError, ValueError, ZeroDivisionError) as e:
+        print(f"{PROG}: numerical failure: {e}", file=sys.stderr)
+        return 1
+    finally:
+        if bar is not None:
+            bar.close()
+    seconds = time.perf_counter() - start
+    summary = summarize(res, args)
+    paths = write_outputs(res, summary, args.out, plot=not args.no_plot)
+    if args.json:
+        sys.stdout.write(io.dumps(summary))
+    else:
+        print(table(res))
+        print("")
+        print(f"{total} sweeps in {seconds:.1f} s; wrote " + ", ".join(str(p) for p in paths))
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
