@@ -1,14 +1,24 @@
-"""``python -m linsim.flow``: gradient, sign and normalized flow on the K24 Zipf softmax model.
+"""``python -m linsim.flow``: gradient, sign and normalized flow on the Zipf softmax models.
 
 The main job of linsim::
 
     python -m linsim.flow --classes 1000 --zipf 1.1
+    python -m linsim.flow --problem unigram --classes 1000 --zipf 1 --flows sign,normalized,gradient
 
-integrates each flow on the one-hot model (THEORY.md, "K24: the continuous-time model"),
+integrates each flow on the K24 one-hot model (THEORY.md, "K24: the continuous-time model"),
 compares the per-class losses with the closed forms (K24.gf-closed-form, K24.sf-closed-form),
 measures the rates from the simulated trajectories (K24.gf-rate, K24.sf-closed-form,
 K24.nf-reparam), and writes ``summary.json``, ``trajectories.npz``, ``per_class.csv`` and a
 figure (PNG and PDF) into ``--out``.
+
+``--problem unigram`` runs the Y25 unigram model instead (THEORY.md, "The unigram model (Y25)"):
+its sign flow slides on the surfaces ``g_i = 0``, so it is integrated as a Filippov system
+(``--sign-method``: event-driven ``sliding``, ``implicit`` Euler, or the chattering
+``explicit`` field; ``auto`` picks ``explicit`` for the one-hot model, whose gradient entries
+never vanish, and ``sliding`` for the unigram model). The per-class values are the excess
+``expm1(d_k) - d_k`` (``d_k = log p_k - log pi_k``), whose pi-weighted mean is ``f - f*``. Every
+flow reports the first time with ``f - f* <= --eps`` (``time_to_tol``; for the one-hot model,
+``f* = 0``, interpolated between output times).
 
 Exit codes: 0 success, 1 the integration failed (the reason is printed), 2 invalid input.
 """
@@ -86,14 +96,25 @@ def _flows(text: str) -> tuple[str, ...]:
     return names
 
 
+#: ``--sign-method`` choices, and what ``auto`` means per problem.
+SIGN_METHODS = ("auto", "closed", "sliding", "implicit", "explicit")
+SIGN_AUTO = {"onehot": "explicit", "unigram": "sliding"}
+SIGN_AVAILABLE = {"onehot": ("explicit", "closed"),
+                  "unigram": ("sliding", "implicit", "explicit")}
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser (also used for ``--help``)."""
     p = _Parser(
         prog=PROG,
         description="Gradient, sign and normalized flow on the K24 one-hot softmax model with "
-                    "Zipf classes, checked against the closed forms (claims K24.*).",
+                    "Zipf classes, checked against the closed forms (claims K24.*), or on the "
+                    "Y25 unigram model (claims Y25.*), where sign flow is a Filippov system.",
         epilog="Example: python -m linsim.flow --classes 1000 --zipf 1.1",
     )
+    p.add_argument("--problem", choices=("onehot", "unigram"), default="onehot",
+                   help="onehot: the K24 one-hot model (c^2 weights); unigram: the Y25 model "
+                        "f = -sum pi_k log softmax(theta)_k, theta in R^c (default onehot)")
     p.add_argument("--classes", type=_number("--classes", int, 2), default=1000, metavar="C",
                    help="number of classes c, an integer >= 2 (default 1000)")
     p.add_argument("--zipf", type=_number("--zipf", float, 0.0), default=1.1, metavar="A",
@@ -114,6 +135,14 @@ def build_parser() -> argparse.ArgumentParser:
                    help="relative tolerance in [1e-14, 1] (default 1e-8)")
     p.add_argument("--atol", type=_number("--atol", float, 0.0, 1.0, lo_open=True),
                    default=1e-10, help="absolute tolerance in (0, 1] (default 1e-10)")
+    p.add_argument("--sign-method", choices=SIGN_METHODS, default="auto",
+                   help="how sign flow is integrated: closed (closed form, onehot), sliding "
+                        "(event-driven Filippov, unigram), implicit (implicit Euler = l_inf "
+                        "trust-region steps, unigram), explicit (the field -sign(g) on the "
+                        "Runge-Kutta driver; chatters where g_i = 0); auto: explicit for "
+                        "onehot, sliding for unigram (default auto)")
+    p.add_argument("--eps", type=_number("--eps", float, 0.0, 1.0, lo_open=True), default=1e-10,
+                   help="report the first time with f - f* <= eps, in (0, 1] (default 1e-10)")
     p.add_argument("--out", type=Path, default=None, metavar="DIR",
                    help="output folder (default linsim-out/flow-c{C}-z{A})")
     p.add_argument("--json", action="store_true",
@@ -137,6 +166,17 @@ def _available_memory() -> int:
 def check_args(args) -> None:
     """Cross-option checks; raise :class:`UsageError` with one line."""
     c = args.classes
+    problem = getattr(args, "problem", "onehot")
+    method = getattr(args, "sign_method", "auto")
+    if method == "auto":
+        args.sign_method = SIGN_AUTO[problem]
+    elif method not in SIGN_AVAILABLE[problem]:
+        raise UsageError(f"--sign-method must be one of auto, "
+                         f"{', '.join(SIGN_AVAILABLE[problem])} for --problem {problem}, got "
+                         f"{method!r}")
+    if problem == "unigram" and args.mode != "full":
+        raise UsageError(f"--mode must be full for --problem unigram (reduced is the one-hot "
+                         f"model's margin ODE), got {args.mode!r}")
     if args.groups > c:
         raise UsageError(f"--groups must be an integer in [1, {c}] (at most --classes), "
                          f"got {args.groups}")
@@ -145,7 +185,7 @@ def check_args(args) -> None:
     if args.points * recorded_classes(c).size > MAX_OUTPUT_ENTRIES:
         raise UsageError(f"--points x recorded classes must be <= {MAX_OUTPUT_ENTRIES:.0e}; "
                          f"lower --points")
-    if args.mode == "full":
+    if args.mode == "full" and problem == "onehot":
         need = 8 * c * c * get_tableau(args.method).state_vectors
         avail = _available_memory()
         if need > 0.8 * avail:
@@ -153,16 +193,46 @@ def check_args(args) -> None:
                 f"--mode full needs about {need / 2**30:.1f} GiB for c = {c} "
                 f"({avail / 2**30:.1f} GiB available); use --mode reduced")
     if args.out is None:
-        args.out = Path(f"linsim-out/flow-c{c}-z{args.zipf:g}")
+        tag = "" if problem == "onehot" else f"{problem}-"
+        args.out = Path(f"linsim-out/flow-{tag}c{c}-z{args.zipf:g}")
     if args.out.exists() and not args.out.is_dir():
         raise UsageError(f"--out must be a folder, got the file {str(args.out)!r}")
 
 
+def time_to_tol(t: np.ndarray, values: np.ndarray, eps: float) -> float | None:
+    """First time with ``values <= eps``, interpolated linearly in ``(log t, log values)``
+    between the bracketing output times (None if never)."""
+    hit = np.flatnonzero(values <= eps)
+    if hit.size == 0:
+        return None
+    i = int(hit[0])
+    if i == 0:
+        return float(t[0])
+    v0, v1 = values[i - 1], values[i]
+    if not (v0 > 0 and v1 > 0):
+        return float(t[i])
+    w = (math.log(v0) - math.log(eps)) / (math.log(v0) - math.log(v1))
+    return float(math.exp(math.log(t[i - 1]) + w * (math.log(t[i]) - math.log(t[i - 1]))))
+
+
+CLAIMS_BY_PROBLEM = {
+    "onehot": ["K24.decouple", "K24.gf-closed-form", "K24.gf-rate", "K24.sf-closed-form",
+               "K24.nf-reparam"],
+    "unigram": ["Y25.sf-vs-nf", "Y25.sf-extinction"],
+}
+
+
 def summarize(run, args, seconds: float) -> dict:
     """The ``summary.json`` document."""
+    problem = getattr(args, "problem", "onehot")
+    eps = getattr(args, "eps", 1e-10)
     flows = {}
     for name, tr in run.traces.items():
         rates = run.rates(name)
+        if problem == "unigram":
+            t_tol, how = run.time_to_tol(name), "event"
+        else:
+            t_tol, how = time_to_tol(run.t, tr.overall, eps), "interpolated"
         flows[name] = {
             "max_rel_err": run.max_rel_err(name),
             "rate": {k: rates[0][k] for k in ("name", "measured", "predicted")},
@@ -172,10 +242,18 @@ def summarize(run, args, seconds: float) -> dict:
             "rhs_evals": tr.stats["rhs_evals"],
             "seconds": tr.stats["seconds"],
             "final_overall_loss": float(tr.overall[-1]),
+            "time_to_tol": t_tol,
+            "time_to_tol_method": how,
         }
+        if name == "sign":
+            flows[name]["sign_method"] = args.sign_method
+            if "events" in tr.stats:
+                flows[name]["events"] = tr.stats["events"]
     return {
-        "claims": ["K24.decouple", "K24.gf-closed-form", "K24.gf-rate", "K24.sf-closed-form",
-                   "K24.nf-reparam"],
+        "claims": CLAIMS_BY_PROBLEM[problem],
+        "problem": problem,
+        "eps": eps,
+        "sign_method": getattr(args, "sign_method", SIGN_AUTO["onehot"]),
         "classes": args.classes,
         "zipf": args.zipf,
         "mode": args.mode,
@@ -213,13 +291,20 @@ def write_outputs(run, summary: dict, out: Path, plot: bool) -> list[Path]:
              io.write_npz(out / "trajectories.npz", arrays),
              io.write_csv(out / "per_class.csv", cols)]
     if plot:
-        from .plotting.k24 import k24_group_losses
+        if summary.get("problem", "onehot") == "unigram":
+            from .plotting.y25 import y25_group_gaps as draw
+        else:
+            from .plotting.k24 import k24_group_losses as draw
 
-        fig = k24_group_losses(run)
+        fig = draw(run)
         paths += io.save_figure(fig, out / "group_losses", {
             "claims": summary["claims"], "classes": summary["classes"], "zipf": summary["zipf"],
             "mode": summary["mode"], "versions": summary["versions"]})
     return paths
+
+
+def _g(v) -> str:
+    return "-" if v is None else f"{v:.6g}"
 
 
 def _tables(run, summary: dict) -> str:
@@ -230,8 +315,15 @@ def _tables(run, summary: dict) -> str:
         math.log10(t[-1])) + 1)]
     idx = [int(np.argmin(np.abs(np.log(t) - math.log(d)))) for d in decades]
     c, a = summary["classes"], summary["zipf"]
-    lines.append(f"K24 one-hot softmax model: c = {c}, zipf a = {a:g}, {summary['mode']} mode, "
-                 f"{summary['method']} rtol={summary['rtol']:g} atol={summary['atol']:g}")
+    if summary.get("problem", "onehot") == "unigram":
+        lines.append(f"Y25 unigram model: c = {c}, zipf a = {a:g}, {summary['method']} "
+                     f"rtol={summary['rtol']:g} atol={summary['atol']:g}, sign flow: "
+                     f"{summary['sign_method']}; values: f - f* (overall) and the per-class "
+                     f"excess")
+    else:
+        lines.append(f"K24 one-hot softmax model: c = {c}, zipf a = {a:g}, {summary['mode']} "
+                     f"mode, {summary['method']} rtol={summary['rtol']:g} "
+                     f"atol={summary['atol']:g}")
     for name, tr in run.traces.items():
         fs = summary["flows"][name]
         lines.append("")
@@ -242,13 +334,18 @@ def _tables(run, summary: dict) -> str:
             row = " ".join(f"{v:11.4e}" for v in tr.groups[i])
             lines.append(f"{t[i]:9.3g} {row} {tr.overall[i]:11.4e}")
         for r in fs["rates"]:
-            lines.append(f"  {r['name']:<30} measured {r['measured']:<12.6g} predicted "
-                         f"{r['predicted']:<10.6g} [{r['claim']}]")
+            lines.append(f"  {r['name']:<30} measured {_g(r['measured']):<12} predicted "
+                         f"{_g(r['predicted']):<10} [{r['claim']}]")
         err = fs["max_rel_err"]
         lines.append("  max rel. error vs closed form: "
                      + ("(no closed form)" if err is None else f"{err:.3e}"))
+        tt = fs.get("time_to_tol")
+        lines.append(f"  time to f - f* <= {summary.get('eps', 1e-10):g}: "
+                     + ("not reached" if tt is None else f"{tt:.10g}")
+                     + f" ({fs.get('time_to_tol_method', '')})")
+        ev = f", {fs['events']} events" if "events" in fs else ""
         lines.append(f"  steps {fs['steps']} (+{fs['rejected']} rejected), rhs evals "
-                     f"{fs['rhs_evals']}, {fs['seconds']:.2f} s")
+                     f"{fs['rhs_evals']}{ev}, {fs['seconds']:.2f} s")
     return "\n".join(lines)
 
 
@@ -262,15 +359,9 @@ def main(argv: list[str] | None = None) -> int:
     except UsageError as e:
         print(f"{PROG}: error: {e}", file=sys.stderr)
         return 2
-    from .experiments.k24 import run_onehot
-    from .problems.softmax import OneHotModel
-
     start = time.perf_counter()
     try:
-        model = OneHotModel(args.classes, args.zipf, args.mode)
-        run = run_onehot(model, args.flows, t_max=args.t_max, points=args.points,
-                         groups=args.groups, method=args.method, rtol=args.rtol,
-                         atol=args.atol, progress=not args.quiet)
+        run = _run(args)
     except IntegrationError as e:
         print(f"{PROG}: {e}", file=sys.stderr)
         return 1
@@ -283,6 +374,51 @@ def main(argv: list[str] | None = None) -> int:
         print("")
         print("wrote " + ", ".join(str(p) for p in paths))
     return 0
+
+
+def _run(args):
+    """The simulation of ``args.problem``."""
+    if args.problem == "unigram":
+        from .experiments.y25 import run_unigram
+        from .problems.softmax import UnigramModel
+
+        return run_unigram(UnigramModel(args.classes, args.zipf), args.flows, t_max=args.t_max,
+                           points=args.points, groups=args.groups, method=args.method,
+                           rtol=args.rtol, atol=args.atol, eps=args.eps,
+                           sign_method=args.sign_method, progress=not args.quiet)
+    from .experiments.k24 import run_onehot
+    from .problems.softmax import OneHotModel
+
+    model = OneHotModel(args.classes, args.zipf, args.mode)
+    closed = args.sign_method == "closed" and "sign" in args.flows
+    flows = tuple(f for f in args.flows if not (closed and f == "sign"))
+    run = run_onehot(model, flows, t_max=args.t_max, points=args.points, groups=args.groups,
+                     method=args.method, rtol=args.rtol, atol=args.atol,
+                     progress=not args.quiet)
+    if closed:
+        _closed_sign_trace(run, model)
+        run.traces = {f: run.traces[f] for f in args.flows}
+    return run
+
+
+class _NoSolution:
+    """Work record of a trajectory taken from a closed form (nothing integrated)."""
+
+    stats = {"steps": 0, "rejected": 0, "rhs_evals": 0, "status": 0, "seconds": 0.0}
+
+
+def _closed_sign_trace(run, model) -> None:
+    """``--sign-method closed``: the sign-flow trace from K24.sf-closed-form."""
+    from .experiments.k24 import FlowTrace, closed_group_means
+    from .problems import zipf
+
+    t, sel = run.t, run.class_index
+    G = run.settings["groups"]
+    losses = model.closed_form("sign", t, sel)
+    overall = zipf.sf_loss(t, model.classes)  # every class has the same loss
+    groups = closed_group_means(model, "sign", t, run.labels, G)
+    run.traces["sign"] = FlowTrace(flow="sign", overall=overall, groups=groups, losses=losses,
+                                   solution=_NoSolution(), closed=losses, closed_groups=groups)
 
 
 if __name__ == "__main__":  # pragma: no cover

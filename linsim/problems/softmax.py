@@ -11,6 +11,10 @@ Two modes:
   mode that verifies K24.decouple and the closed forms.
 * **reduced**: the exact margin ODE ``u_k' = c pi_k / (e^u_k + c - 1)`` (K24.decouple) and its
   sign- and normalized-flow analogues; ``c`` states, so it scales to ``10^6`` classes.
+
+The Y25 unigram model (THEORY.md, "The unigram model (Y25)"): one logit vector ``theta`` in
+``R^c``, ``f(theta) = -sum_k pi_k log softmax(theta)_k`` (:class:`UnigramModel`), computed with
+the same softmax kernel.
 """
 
 from __future__ import annotations
@@ -23,7 +27,7 @@ from llvmlite import ir
 from numba import njit, types
 from numba.extending import intrinsic
 
-from ..flows import HEADER, NORMALIZED, SIGN, finish, pack, transform
+from ..flows import HEADER, NORMALIZED, SIGN, finish, kink_values, pack, transform
 from ..integrate import vector_field
 from . import zipf
 
@@ -318,3 +322,259 @@ class OneHotModel:
         if flow == "sign":
             return np.repeat(zipf.sf_loss(t, self.classes), pi.size, axis=1)
         return None
+
+
+# --------------------------------------------------------------------------------------------
+# The Y25 unigram model (THEORY.md, "The unigram model (Y25)")
+#
+# f(theta) = -sum_k pi_k log softmax(theta)_k, theta in R^c; gradient softmax(theta) - pi;
+# Hessian diag(p) - p p^T; minimizers log pi + s 1, f* = -sum_k pi_k log pi_k.
+#
+# Parameter vector (after the flow header): [c, pi (c), G, labels (c), n_sel, selected (n_sel),
+# level, log pi (c)]. The first part is the layout :func:`summarize` reads; ``level`` is the
+# tolerance of the event f - f* = level; sliding mode data may follow (linsim.integrate.sliding).
+
+
+@njit(cache=True, inline="always")
+def unigram_tail(p):
+    """Index of ``level`` in a unigram parameter vector; ``log pi`` starts right after it."""
+    c = int(p[HEADER])
+    nsel = int(p[HEADER + 2 + 2 * c])
+    return HEADER + 3 + 2 * c + nsel
+
+
+@njit(cache=True)
+def unigram_grad(theta, pi, g):
+    """``g = softmax(theta) - pi`` through the one softmax kernel; returns ``LSE(theta)``.
+
+    The kernel is called with the target at the arg-max, where it returns ``p_max - 1`` and
+    ``-log p_max`` without cancellation; ``LSE = max + (-log p_max)``.
+    """
+    m, im = _argmax(theta)
+    lmax = softmax_column(theta, im, 1.0, g)
+    g[im] += 1.0
+    for j in range(theta.size):
+        g[j] -= pi[j]
+    return m + lmax
+
+
+@njit(cache=True)
+def unigram_excess(theta, logpi, lse, e):
+    """Per-class excess ``e_k = expm1(d_k) - d_k >= 0`` with ``d_k = log p_k - log pi_k``.
+
+    ``sum_k pi_k e_k = f - f*`` (the Kullback-Leibler divergence ``KL(pi || p)``) because
+    ``sum_k pi_k e^(d_k) = sum_k p_k = 1``; written this way every term is non-negative and the
+    gap keeps its relative accuracy down to ``1e-300`` instead of cancelling at ``1e-16``.
+    """
+    for k in range(theta.size):
+        d = theta[k] - lse - logpi[k]
+        e[k] = math.expm1(d) - d
+
+
+@njit(cache=True)
+def unigram_gap(theta, pi, logpi, lse, above=1e-2):
+    """``f - f*`` at ``theta`` (``lse = LSE(theta)``).
+
+    The difference ``LSE - sum pi_k (theta_k - log pi_k)`` (one cheap pass, absolute error
+    about ``1e-15 |theta|``) where it exceeds ``above``; below, the non-negative sum of
+    :func:`unigram_excess`, accurate relative to itself (libm ``expm1`` per class, several
+    times dearer).
+    """
+    fast = lse
+    for k in range(theta.size):
+        fast -= pi[k] * (theta[k] - logpi[k])
+    if fast > above:
+        return fast
+    acc = 0.0
+    for k in range(theta.size):
+        d = theta[k] - lse - logpi[k]
+        acc += pi[k] * (math.expm1(d) - d)
+    return acc
+
+
+@njit(cache=True, inline="always")
+def unigram_level_event(theta, pi, logpi, lse, level):
+    """``f - f* - level``; 1 when ``level <= 0`` (no event: ``f - f* >= 0``). The accurate gap
+    is only computed within a factor 10 of ``level``, where the crossing is located."""
+    if not level > 0.0:
+        return 1.0
+    return unigram_gap(theta, pi, logpi, lse, min(1e-2, 10.0 * level + 1e-12)) - level
+
+
+@vector_field
+def unigram_field(t, y, p, dy):
+    """The unigram model under the flow coded in ``p[0]`` (any flow of :mod:`linsim.flows`)."""
+    c = int(p[HEADER])
+    unigram_grad(y, p[HEADER + 1 : HEADER + 1 + c], dy)
+    finish(p, dy, transform(p, dy))
+
+
+@vector_field
+def unigram_summary(t, y, p, out):
+    """Output function: ``[f - f*, group means, selected classes]`` of the per-class excess
+    :func:`unigram_excess` (pi-weighted group means, so the overall entry is ``f - f*``)."""
+    c = int(p[HEADER])
+    pi = p[HEADER + 1 : HEADER + 1 + c]
+    at = unigram_tail(p)
+    g = np.empty(c)
+    e = np.empty(c)
+    lse = unigram_grad(y, pi, g)
+    unigram_excess(y, p[at + 1 : at + 1 + c], lse, e)
+    summarize(e, p, out)
+    out[0] = unigram_gap(y, pi, p[at + 1 : at + 1 + c], lse)
+
+
+@vector_field
+def unigram_gap_event(t, y, p, out):
+    """Event: ``f - f* - level`` (``level`` from the parameter vector; no event if it is 0)."""
+    c = int(p[HEADER])
+    pi = p[HEADER + 1 : HEADER + 1 + c]
+    at = unigram_tail(p)
+    g = np.empty(c)
+    lse = unigram_grad(y, pi, g)
+    out[0] = unigram_level_event(y, pi, p[at + 1 : at + 1 + c], lse, p[at])
+
+
+#: Normalized flow on the unigram model has reached the minimizer once ``f - f*`` is below this
+#: fraction of ``level``: its field ``-g/||g||`` is discontinuous there, so integration stops
+#: (the flow is at rest after; integrating on would chatter at the tolerance's scale).
+UNIGRAM_REST = 1e-4
+
+
+@vector_field
+def unigram_rest_events(t, y, p, out):
+    """Events: ``f - f* - level`` and ``f - f* - UNIGRAM_REST * level`` (at the minimizer)."""
+    c = int(p[HEADER])
+    pi = p[HEADER + 1 : HEADER + 1 + c]
+    at = unigram_tail(p)
+    g = np.empty(c)
+    lse = unigram_grad(y, pi, g)
+    out[0] = unigram_level_event(y, pi, p[at + 1 : at + 1 + c], lse, p[at])
+    out[1] = unigram_level_event(y, pi, p[at + 1 : at + 1 + c], lse, UNIGRAM_REST * p[at])
+
+
+@vector_field
+def unigram_kink_events(t, y, p, out):
+    """Events: the kinks of a clipped flow (:func:`linsim.flows.kink_values`), then
+    ``f - f* - level`` last."""
+    c = int(p[HEADER])
+    pi = p[HEADER + 1 : HEADER + 1 + c]
+    at = unigram_tail(p)
+    g = np.empty(c)
+    lse = unigram_grad(y, pi, g)
+    kink_values(p, g, out)
+    out[out.size - 1] = unigram_level_event(y, pi, p[at + 1 : at + 1 + c], lse, p[at])
+
+
+@dataclass(frozen=True)
+class UnigramModel:
+    """The Y25 unigram model ``f(theta) = -sum_k pi_k log softmax(theta)_k``, ``theta`` in R^c.
+
+    Parameters
+    ----------
+    classes : int
+        Number of classes ``c >= 2``.
+    zipf : float
+        Zipf exponent ``a >= 0``; ``pi_k`` is proportional to ``k^-a``.
+
+    Notes
+    -----
+    Gradient ``softmax(theta) - pi``, Hessian ``diag(p) - p p^T``; the minimizers are
+    ``log pi + s 1`` and ``f* = -sum_k pi_k log pi_k``. Unlike the one-hot model it has a
+    minimizer, so sign flow reaches a sliding regime. :meth:`from_frequencies` builds the model
+    for any positive ``pi``.
+    """
+
+    classes: int
+    zipf: float
+    mode: str = "full"
+
+    def __post_init__(self):
+        if self.mode != "full":
+            raise ValueError(f"mode must be 'full' for the unigram model, got {self.mode!r}")
+        if not hasattr(self, "pi"):
+            object.__setattr__(self, "pi", zipf.zipf_frequencies(self.classes, self.zipf))
+
+    @classmethod
+    def from_frequencies(cls, pi) -> UnigramModel:
+        """The model for given class frequencies ``pi`` (positive; normalized here)."""
+        pi = np.asarray(pi, dtype=np.float64).ravel()
+        if pi.size < 2 or not np.all(np.isfinite(pi) & (pi > 0)):
+            raise ValueError("pi must hold at least 2 finite numbers > 0")
+        obj = object.__new__(cls)
+        object.__setattr__(obj, "classes", int(pi.size))
+        object.__setattr__(obj, "zipf", float("nan"))
+        object.__setattr__(obj, "mode", "full")
+        object.__setattr__(obj, "pi", pi / np.sum(pi[np.argsort(pi)]))
+        return obj
+
+    @property
+    def state_size(self) -> int:
+        return self.classes
+
+    @property
+    def log_pi(self) -> np.ndarray:
+        return np.log(self.pi)
+
+    @property
+    def f_star(self) -> float:
+        """``f* = -sum pi_k log pi_k`` (the entropy of ``pi``)."""
+        return float(-np.sum(self.pi * self.log_pi))
+
+    def minimizer(self, shift: float = 0.0) -> np.ndarray:
+        """``log pi + shift * 1`` (every minimizer is of this form)."""
+        return self.log_pi + shift
+
+    def y0(self) -> np.ndarray:
+        """``theta(0) = 0`` (uniform prediction)."""
+        return np.zeros(self.classes)
+
+    def params(self, flow: str, labels=None, selected=None, level: float = 0.0,
+               flow_params=()) -> np.ndarray:
+        """``[flow header, c, pi, G, labels, n_sel, selected, level, log pi]``.
+
+        ``labels``/``selected`` drive :func:`unigram_summary` (as for :class:`OneHotModel`);
+        ``level`` is the tolerance of :func:`unigram_gap_event`.
+        """
+        c = self.classes
+        labels = np.zeros(c) if labels is None else np.asarray(labels, float)
+        selected = np.arange(c) if selected is None else np.asarray(selected)
+        G = int(labels.max()) + 1
+        return pack(flow, np.concatenate([[float(c)], self.pi, [G], labels, [selected.size],
+                                          selected.astype(float), [float(level)],
+                                          self.log_pi]), flow_params)
+
+    def loss(self, theta) -> float:
+        """``f(theta)``."""
+        theta = np.asarray(theta, float)
+        m = theta.max()
+        return float(m + np.log(np.sum(np.exp(theta - m))) - self.pi @ theta)
+
+    def grad(self, theta) -> np.ndarray:
+        """``softmax(theta) - pi``."""
+        g = np.empty(self.classes)
+        unigram_grad(np.ascontiguousarray(theta, dtype=np.float64), self.pi, g)
+        return g
+
+    def gap(self, theta) -> float:
+        """``f(theta) - f*``, accurate to rounding relative to itself."""
+        theta = np.ascontiguousarray(theta, dtype=np.float64)
+        g = np.empty(self.classes)
+        lse = unigram_grad(theta, self.pi, g)
+        return float(unigram_gap(theta, self.pi, self.log_pi, lse))
+
+    def hess_vec(self, theta, v) -> np.ndarray:
+        """``H v = p * v - p (p . v)`` with ``p = softmax(theta)``."""
+        p = self.grad(theta) + self.pi
+        v = np.asarray(v, float)
+        return p * v - p * (p @ v)
+
+    @property
+    def field(self):
+        """The compiled right-hand side (any flow)."""
+        return unigram_field
+
+    @property
+    def summary_output(self):
+        """The compiled output function: ``[f - f*, G group means, selected class excesses]``."""
+        return unigram_summary
