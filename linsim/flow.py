@@ -133,8 +133,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="adaptive Runge-Kutta method (default RK45, Dormand-Prince 5(4))")
     p.add_argument("--rtol", type=_number("--rtol", float, 1e-14, 1.0), default=1e-8,
                    help="relative tolerance in [1e-14, 1] (default 1e-8)")
-    p.add_argument("--atol", type=_number("--atol", float, 0.0, 1.0, lo_open=True),
-                   default=1e-10, help="absolute tolerance in (0, 1] (default 1e-10)")
+    p.add_argument("--atol", type=_number("--atol", float, 1e-30, 1.0),
+                   default=1e-10, help="absolute tolerance in [1e-30, 1] (default 1e-10)")
     p.add_argument("--sign-method", choices=SIGN_METHODS, default="auto",
                    help="how sign flow is integrated: closed (closed form, onehot), sliding "
                         "(event-driven Filippov, unigram), implicit (implicit Euler = l_inf "

@@ -183,6 +183,17 @@ def finish(p, dy, sumsq):
     if not norm > 0.0:
         return  # g = 0: a rest point
     if code == NORMALIZED:
+        if norm < 1e-300:  # 1/norm would overflow: divide by the largest entry first
+            big = 0.0
+            for i in range(dy.size):
+                big = max(big, abs(dy[i]))
+            acc = 0.0
+            for i in range(dy.size):
+                acc += (dy[i] / big) ** 2
+            root = math.sqrt(acc)
+            for i in range(dy.size):
+                dy[i] = (dy[i] / big) / root
+            return
         inv = 1.0 / norm
     else:
         if norm <= p[1]:

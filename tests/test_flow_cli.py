@@ -258,16 +258,16 @@ def test_integration_failure_exit_1(tmp_path, monkeypatch):
     assert not out.exists()
 
 
-@pytest.mark.xfail(strict=True, reason="bug: the starting-step heuristic overflows (d1 = inf, "
-                   "h = 0) for atol = 1e-300, a value --atol accepts; exit 1 at t=0")
-def test_tiny_atol_is_usable(tmp_path):
+def test_tiny_atol_is_refused(tmp_path):
+    """atol = 1e-300 once started with a zero step (the start-step heuristic overflows);
+    --atol now has the range [1e-30, 1]."""
     rc, _, stderr = _call([*FAST, "--no-plot", "--atol", "1e-300", "--out", tmp_path / "o"])
-    assert rc == 0, stderr
+    assert rc == 2 and "--atol" in stderr and "1e-30" in stderr
+    assert not (tmp_path / "o").exists()
 
 
-@pytest.mark.xfail(strict=True, reason="bug: flows.finish overflows (1/||g|| = inf) once the "
-                   "gradient norm is subnormal; normalized flow fails at t ~ 3094 here")
 def test_normalized_flow_long_run(tmp_path):
+    """Normalized flow with subnormal gradient norms (it once overflowed at t ~ 3094)."""
     rc, _, stderr = _call(["--classes", "20", "--zipf", "2", "--flows", "normalized",
                            "--t-max", "1e5", "--quiet", "--no-plot", "--out", tmp_path / "o"])
     assert rc == 0, stderr

@@ -544,12 +544,10 @@ def test_output_times_end_at_t_max(t_max, points):
 
 
 # ----------------------------------------------------------------------------------------------
-# known bugs (strict xfail: they flip to failures when fixed, so the marker gets removed)
+# bugs found by these tests, now fixed
 # ----------------------------------------------------------------------------------------------
 
 
-@pytest.mark.xfail(strict=True, reason="bug: flows.finish rescales with 1/(big*sqrt(acc)), which "
-                   "overflows to inf once ||g|| is subnormal (< ~5.6e-309)")
 def test_normalized_field_with_subnormal_gradient():
     """NF late in a long run: every column but the rarest has a margin past 708 (its gradient
     underflowed to 0); the rarest column's gradient is ~1e-310. The velocity must stay the
@@ -571,9 +569,6 @@ def test_normalized_field_with_subnormal_gradient():
     assert np.linalg.norm(dy) == pytest.approx(1.0, rel=1e-6)
 
 
-@pytest.mark.xfail(strict=True, reason="bug: OneHotModel accepts classes=5.0 (the zipf validator "
-                   "allows integral floats) but keeps the float: state_size = 25.0 and y0()/"
-                   "params() raise TypeError")
 def test_onehot_model_integral_float_classes():
     m = OneHotModel(5.0, 1.0)
     assert m.y0().shape == (25,)

@@ -272,6 +272,7 @@ class OneHotModel:
         if self.mode not in ("full", "reduced"):
             raise ValueError(f"mode must be 'full' or 'reduced', got {self.mode!r}")
         object.__setattr__(self, "pi", zipf.zipf_frequencies(self.classes, self.zipf))
+        object.__setattr__(self, "classes", int(self.classes))  # 5.0 was validated as 5
 
     @property
     def state_size(self) -> int:
@@ -288,6 +289,9 @@ class OneHotModel:
         ``labels`` (group of each class, default all 0) and ``selected`` (classes whose own loss
         is recorded, default all) drive the output function :attr:`summary_output`.
         """
+        if self.mode == "reduced" and flow not in ("gradient", "sign", "normalized"):
+            raise ValueError(f"flow must be gradient, sign or normalized in reduced mode "
+                             f"(the margin ODE exists for those), got {flow!r}")
         c = self.classes
         labels = np.zeros(c) if labels is None else np.asarray(labels, float)
         selected = np.arange(c) if selected is None else np.asarray(selected)
@@ -494,6 +498,7 @@ class UnigramModel:
             raise ValueError(f"mode must be 'full' for the unigram model, got {self.mode!r}")
         if not hasattr(self, "pi"):
             object.__setattr__(self, "pi", zipf.zipf_frequencies(self.classes, self.zipf))
+        object.__setattr__(self, "classes", int(self.classes))  # 5.0 was validated as 5
 
     @classmethod
     def from_frequencies(cls, pi) -> UnigramModel:
