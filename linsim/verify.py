@@ -67,6 +67,18 @@ def table(rows: list[dict]) -> str:
     return "\n".join(out)
 
 
+def markdown(rows: list[dict]) -> str:
+    """The report as a Markdown table (the README's claims table is made with ``--markdown``)."""
+    out = ["| claim | statement | symbolic | measured | predicted | tolerance | status |",
+           "|---|---|---|---|---|---|---|"]
+    for r in rows:
+        tol = "-" if r["tolerance"] is None else f"{r['compare']} {r['tolerance']:.0e}"
+        stmt = r["statement"].replace("|", "\\|")
+        out.append(f"| {r['id']} | {stmt} | {r['symbolic']} | {_fmt(r['measured'])} | "
+                   f"{_fmt(r['predicted'])} | {tol} | {r['status']} |")
+    return "\n".join(out)
+
+
 def main(argv: list[str] | None = None, registry: dict[str, Claim] | None = None) -> int:
     """Run the command line; return the exit code."""
     registry = CLAIMS if registry is None else registry
@@ -76,6 +88,7 @@ def main(argv: list[str] | None = None, registry: dict[str, Claim] | None = None
     p.add_argument("--quick", action="store_true",
                    help="smaller simulations (under a minute on 2 cores)")
     p.add_argument("--json", action="store_true", help="print a JSON list instead of the table")
+    p.add_argument("--markdown", action="store_true", help="print a Markdown table")
     p.add_argument("--list", action="store_true", help="list the claim ids and exit")
     args = p.parse_args(argv)
     if args.list:
@@ -94,6 +107,8 @@ def main(argv: list[str] | None = None, registry: dict[str, Claim] | None = None
     rows = [verify_claim(registry[i], args.quick) for i in ids]
     if args.json:
         sys.stdout.write(io.dumps(rows))
+    elif args.markdown:
+        print(markdown(rows))
     else:
         print(table(rows))
     return 1 if any(r["status"] == "FAIL" for r in rows) else 0
