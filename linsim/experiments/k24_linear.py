@@ -1,0 +1,693 @@
+"""K24 on the general linear model: the paper's experiment, the gradient-Hessian assignment, flows.
+
+Claims measured here (THEORY.md, "Gradient and Hessian of the general linear model" and "The
+linear-model experiment"):
+
+* **K24.init-grad-hess** (:func:`init_grad_hess_check`): at ``W = 0`` the gradient is
+  ``xbar/c - pi_k xbar^k`` and every diagonal Hessian block is ``(1/c)(1 - 1/c) Hbar``;
+* **K24.block-rows** (:func:`block_rows_check`): per sample, each row of Hessian blocks sums to
+  zero;
+* **K24.assignment** (:func:`assignment_slopes`): along GD and Adam, each class's gradient norm
+  against its Hessian-block trace on log-log axes; the fitted slope tends to 1;
+* **K24.experiment** (:func:`experiment`, :func:`criterion`): GD, GD with momentum, Adam with
+  ``beta1 = 0`` and ``0.9``, sign descent and normalized GD on the "random heavy-tailed labels"
+  set, each at the best step size of its own grid; per-group losses.
+
+The optimizers are the compiled update rules of :mod:`linsim.optimizers`
+(:func:`linsim.optimizers.update` on the flattened ``(c, d + 1)`` weights): every model of a
+step-size grid advances in *lockstep* (:func:`run_lockstep`), so one pair of BLAS products per
+step serves them all (:meth:`linsim.problems.linear.LinearModel.loss_grad` on a stack).
+
+Flows (:func:`flow_run`, :func:`sign_flow_limit`, :func:`discrete_vs_flow`): gradient and sign
+flow on the same general model through :func:`linsim.integrate.solve` (right-hand side
+:func:`linsim.problems.linear.linear_field` with the transforms of :mod:`linsim.flows`), for
+small ``m``, compared with GD and sign descent at small steps (a step ``h`` for ``N`` steps
+against the flow at ``t = N h``). Plain sign flow stalls on this model (sliding, see
+:func:`flow_run`); sign flow is taken as the ``eps -> 0`` limit of the ``sign_sqrt`` flow.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .. import optimizers as opt
+from .. import rates
+from ..integrate import solve
+from ..problems import zipf
+from ..problems.linear import LinearData, LinearModel, heavy_tailed_labels
+from ..problems.linear import heavy_tailed_sizes as sizes
+
+
+# --------------------------------------------------------------------------------------------
+# optimizers and their step-size grids
+# --------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class OptimizerSpec:
+    """One optimizer of the experiment: CLI name, label, constructor and step-size grid."""
+
+    name: str
+    label: str
+    make: Callable[[float], opt.Optimizer]
+    grid: tuple[float, ...]
+
+
+def _grid(lo: float, hi: float) -> tuple[float, ...]:
+    """Half-decade grid from ``lo`` to ``hi`` (7 points over 3 decades)."""
+    return tuple(float(x) for x in opt.lr_grid(lo, hi, per_decade=2))
+
+
+def _momentum(lr: float) -> opt.Optimizer:
+    return opt.heavy_ball(lr, 0.9)
+
+
+def _adam0(lr: float) -> opt.Optimizer:
+    return opt.adam(lr, 0.0, 0.999, name="adam(0,0.999)")
+
+
+def _adam(lr: float) -> opt.Optimizer:
+    return opt.adam(lr, 0.9, 0.999, name="adam(0.9,0.999)")
+
+
+#: The optimizers of K24.experiment, in figure order. The grids span three decades around the
+#: best step sizes measured at m = 5..7 (half-decade spacing); GD's reaches 10x past its
+#: classical stability limit 2/lambda_max (about 0.06 at m = 7 once the class prior is learned).
+SPECS: dict[str, OptimizerSpec] = {s.name: s for s in (
+    OptimizerSpec("gd", "GD", opt.gd, _grid(1e-2, 1e1)),
+    OptimizerSpec("momentum", "GD + momentum (0.9)", _momentum, _grid(1e-3, 1e0)),
+    OptimizerSpec("adam0", "Adam (beta1 = 0)", _adam0, _grid(1e-4, 1e-1)),
+    OptimizerSpec("adam", "Adam (beta1 = 0.9)", _adam, _grid(1e-4, 1e-1)),
+    OptimizerSpec("sign", "sign descent", opt.sign_descent, _grid(1e-5, 1e-2)),
+    OptimizerSpec("normalized", "normalized GD", opt.normalized_gd, _grid(1e-2, 1e1)),
+)}
+#: Tabulated step sizes (``m -> {"steps", "lrs"}``): the best final overall loss on each grid at
+#: the given horizon, measured with ``python -m linsim.experiment --m M --steps S --tune``.
+#: Measured on a 16-core Xeon (the algorithm is deterministic: another machine chooses the same
+#: step sizes up to rounding of the final losses, which differ by orders of magnitude here).
+#: At m = 7 GD, momentum and both Adams choose the largest step of their grids.
+TUNED: dict[int, dict] = {
+    7: {"steps": 1000, "lrs": {"gd": 10.0, "momentum": 1.0, "adam0": 0.1, "adam": 0.1,
+                               "sign": 0.00031622776601683794, "normalized": 1.0}},
+}
+#: Pass criterion of K24.experiment (THEORY.md): rarest group's loss / log c.
+GD_FLOOR, ADAPTIVE_CEILING = 0.9, 0.5
+#: Optimizers held to each side of the criterion.
+SLOW, FAST = ("gd",), ("adam0", "adam", "sign")
+#: A run whose loss exceeds ``BLOWUP * log c`` (or is not finite) has diverged.
+BLOWUP = 1e3
+
+
+def record_steps(steps: int, points: int = 120) -> np.ndarray:
+    """Recorded steps: 0, then about ``points`` log-spaced steps up to ``steps``."""
+    if steps < 1:
+        return np.array([0])
+    s = np.unique(np.round(np.logspace(0, math.log10(steps), points)).astype(np.int64))
+    return np.concatenate([[0], s[s <= steps]])
+
+
+# --------------------------------------------------------------------------------------------
+# lockstep runs
+# --------------------------------------------------------------------------------------------
+@dataclass
+class Trajectory:
+    """One optimizer run: losses at the recorded steps, and assignment snapshots.
+
+    Attributes
+    ----------
+    name : str
+        Optimizer name (a key of :data:`SPECS`, or any label).
+    optimizer : Optimizer
+    steps : ndarray
+        Recorded steps.
+    overall : ndarray
+        ``(R,)`` full-batch loss (NaN after a divergence).
+    class_losses : ndarray
+        ``(R, c)`` per-class mean losses.
+    diverged_at : int or None
+        Step at which the loss became non-finite or exceeded ``BLOWUP log c``.
+    snapshots : dict
+        Step -> ``(grad_norms, traces)``, each ``(c,)``: per-class gradient norms and Hessian
+        block traces (K24.assignment).
+    """
+
+    name: str
+    optimizer: opt.Optimizer
+    steps: np.ndarray
+    overall: np.ndarray
+    class_losses: np.ndarray
+    diverged_at: int | None = None
+    snapshots: dict = field(default_factory=dict)
+
+    @property
+    def lr(self) -> float:
+        return self.optimizer.lr
+
+    @property
+    def final_loss(self) -> float:
+        """The last recorded loss (inf after a divergence)."""
+        return float("inf") if self.diverged_at is not None else float(self.overall[-1])
+
+
+def run_lockstep(model: LinearModel, entries: Sequence[tuple[str, opt.Optimizer]], steps: int,
+                 record: np.ndarray | None = None, snapshots: Sequence[int] = (),
+                 blowup: float = BLOWUP, progress: Callable[[int], None] | None = None,
+                 W0: np.ndarray | None = None) -> list[Trajectory]:
+    """Run every ``(name, optimizer)`` from ``W0`` (default 0) for ``steps`` steps, in lockstep.
+
+    Each step evaluates all live models with one stacked :meth:`LinearModel.loss_grad` (two BLAS
+    products) and applies each one's compiled update rule (:func:`linsim.optimizers.update`)
+    to its flattened weights. A model whose loss is not finite or exceeds ``blowup log c`` is
+    dropped (its ``diverged_at`` set).
+
+    Parameters
+    ----------
+    model : LinearModel
+    entries : sequence of (str, Optimizer)
+    steps : int
+        Number of updates.
+    record : ndarray, optional
+        Sorted steps at which to record the losses (default :func:`record_steps`).
+    snapshots : sequence of int
+        Steps at which to record per-class gradient norms and Hessian-block traces.
+    blowup : float
+    progress : callable, optional
+        Called with the number of steps done since the last call.
+    W0 : ndarray, optional
+        Initial weights ``(c, D)``.
+
+    Returns
+    -------
+    list of Trajectory
+        In the order of ``entries``.
+    """
+    record = record_steps(steps) if record is None else np.asarray(record, dtype=np.int64)
+    k, c, size = len(entries), model.c, model.size
+    R = record.size
+    overall = np.full((R, k), np.nan)
+    cls = np.full((R, k, c), np.nan)
+    out = [Trajectory(name, o, record, overall[:, j], cls[:, j]) for j, (name, o) in
+           enumerate(entries)]
+    W = model.zeros(k)
+    if W0 is not None:
+        W[:] = W0
+    G = np.empty_like(W)
+    mom = np.zeros((k, size))
+    sec = np.zeros((k, size))
+    codes = [o.code for _, o in entries]
+    hypers = [o.vector() for _, o in entries]
+    offsets = np.array([0, size], dtype=np.int64)
+    alive = np.arange(k)
+    snap = set(int(s) for s in snapshots)
+    limit = blowup * math.log(c)
+    ri = 0
+    for s in range(steps + 1):
+        L, CL = model.loss_grad(W, G)
+        while ri < R and record[ri] == s:
+            overall[ri, alive] = L
+            cls[ri, alive] = CL
+            ri += 1
+        if s in snap:
+            norms = model.class_grad_norms(G)
+            for j, a in enumerate(alive):
+                out[a].snapshots[s] = (norms[j].copy(), model.block_traces(W[j]))
+        bad = ~(np.isfinite(L) & (L <= limit))
+        if bad.any():
+            for a in alive[bad]:
+                out[a].diverged_at = s
+            keep = ~bad
+            alive = alive[keep]
+            W, G = W[keep].copy(), G[keep].copy()  # G: this step's gradients, still needed
+            mom, sec = mom[keep].copy(), sec[keep].copy()
+            if alive.size == 0:
+                break
+        if s == steps:
+            break
+        for j, a in enumerate(alive):
+            opt.update(codes[a], hypers[a], s, W[j].reshape(-1), G[j].reshape(-1), mom[j],
+                       sec[j], offsets)
+        if progress is not None:
+            progress(1)
+    return out
+
+
+# --------------------------------------------------------------------------------------------
+# K24.experiment
+# --------------------------------------------------------------------------------------------
+@dataclass
+class ExperimentResult:
+    """The K24 linear-model experiment: every optimizer at its chosen step size.
+
+    Attributes
+    ----------
+    data : LinearData
+    steps : int
+        Number of updates of every run.
+    chosen : dict
+        Optimizer name -> its :class:`Trajectory` at the chosen step size.
+    trials : dict
+        Optimizer name -> list of ``(lr, final loss, diverged_at)`` over its grid.
+    lr_source : dict
+        Optimizer name -> ``"grid"`` (best final loss on its grid) or ``"given"``.
+    seconds : float
+        Wall time of all runs.
+    """
+
+    data: LinearData
+    steps: int
+    chosen: dict
+    trials: dict
+    lr_source: dict
+    seconds: float = 0.0
+
+    @property
+    def classes(self) -> int:
+        return self.data.classes
+
+    @property
+    def record(self) -> np.ndarray:
+        return next(iter(self.chosen.values())).steps
+
+    @property
+    def pi(self) -> np.ndarray:
+        return self.data.pi
+
+    @property
+    def n_groups(self) -> int:
+        return self.data.n_groups
+
+    def group_curves(self, name: str) -> np.ndarray:
+        """``(R, G)`` sample-weighted mean loss of each equal-mass group (most frequent first)."""
+        tr = self.chosen[name]
+        with np.errstate(invalid="ignore"):
+            return zipf.group_means(np.nan_to_num(tr.class_losses, nan=np.inf), self.pi,
+                                    self.data.groups, self.n_groups)
+
+    def rarest_ratio(self, name: str) -> float:
+        """Final loss of the rarest group divided by ``log c`` (inf after a divergence)."""
+        tr = self.chosen[name]
+        if tr.diverged_at is not None:
+            return float("inf")
+        return float(self.group_curves(name)[-1, -1] / math.log(self.classes))
+
+    def crossing_step(self, name: str, level: float, group: int = -1) -> int | None:
+        """First recorded step at which ``group``'s loss is below ``level log c`` (None: never)."""
+        g = self.group_curves(name)[:, group]
+        hit = np.flatnonzero(g < level * math.log(self.classes))
+        return int(self.record[hit[0]]) if hit.size else None
+
+
+def criterion(result: ExperimentResult) -> dict:
+    """K24.experiment's pass criterion, measured on the finished runs.
+
+    Under GD the rarest group's loss is still ``>= 0.9 log c``; under Adam (both ``beta1``) and
+    sign descent it has fallen below ``0.5 log c``. Returns the ratios (loss / log c), the
+    ``margin`` (``<= 0`` exactly when every present optimizer meets its side) and ``passed``.
+    """
+    ratios = {name: result.rarest_ratio(name) for name in result.chosen}
+    terms = [GD_FLOOR - ratios[n] for n in SLOW if n in ratios]
+    terms += [ratios[n] - ADAPTIVE_CEILING for n in FAST if n in ratios]
+    margin = max(terms) if terms else float("nan")
+    return {"rarest_over_log_c": ratios, "margin": margin, "passed": bool(margin <= 0.0),
+            "gd_floor": GD_FLOOR, "adaptive_ceiling": ADAPTIVE_CEILING,
+            "crossings": {n: {"below_0.9": result.crossing_step(n, GD_FLOOR),
+                              "below_0.5": result.crossing_step(n, ADAPTIVE_CEILING)}
+                          for n in result.chosen}}
+
+
+def models_in_batch(model_bytes: int, budget: int = 1 << 30) -> int:
+    """How many models to run in one lockstep batch within ``budget`` bytes of state."""
+    return max(1, int(budget // max(model_bytes, 1)))
+
+
+def model_bytes(data_sizes: dict, dtype=np.float64) -> int:
+    """State of one model in lockstep: W, G and two optimizer moments (float64), logits and
+    residuals (the data dtype), and a float32 copy of W in float32 mode."""
+    c, n, D = data_sizes["classes"], data_sizes["n"], data_sizes["d"] + 1
+    item = np.dtype(dtype).itemsize
+    w32 = item * c * D if item < 8 else 0
+    return 4 * 8 * c * D + 2 * item * n * c + w32
+
+
+def experiment(
+    m: int = 7,
+    optimizers: Sequence[str] = tuple(SPECS),
+    steps: int = 1000,
+    *,
+    lrs: dict[str, float] | None = None,
+    grids: dict[str, Sequence[float]] | None = None,
+    data: LinearData | None = None,
+    seed: int = 0,
+    dtype=np.float64,
+    snapshots: Sequence[int] = (),
+    record: np.ndarray | None = None,
+    memory_budget: int = 1 << 30,
+    progress: bool = False,
+) -> ExperimentResult:
+    """Run K24.experiment: each optimizer at the best step size of its grid.
+
+    For every optimizer without a given step size, every step size of its grid runs for
+    ``steps`` steps (all in lockstep, in batches within ``memory_budget``) and the one with the
+    lowest final overall loss is kept (the smaller step on ties; diverged runs never win).
+
+    Parameters
+    ----------
+    m : int
+        Groups of the heavy-tailed-labels set (ignored when ``data`` is given).
+    optimizers : sequence of str
+        Names from :data:`SPECS`.
+    steps : int
+        Updates per run.
+    lrs : dict, optional
+        Fixed step sizes by optimizer name (those are not tuned).
+    grids : dict, optional
+        Step-size grids by name (default :attr:`OptimizerSpec.grid`).
+    data : LinearData, optional
+        Another dataset (e.g. :func:`gaussian_mixture`).
+    seed, dtype
+        Data seed and storage (float32 halves the time of the products).
+    snapshots : sequence of int
+        Steps at which to record per-class gradient norms and block traces.
+    record : ndarray, optional
+        Recorded steps (default :func:`record_steps`).
+    memory_budget : int
+        Bytes of model state per lockstep batch.
+    progress : bool
+        tqdm bar on stderr (terminal only).
+
+    Returns
+    -------
+    ExperimentResult
+    """
+    unknown = [n for n in optimizers if n not in SPECS]
+    if unknown or not optimizers:
+        raise ValueError(f"optimizers must be names from {', '.join(SPECS)}, got {unknown}")
+    lrs = dict(lrs or {})
+    grids = dict(grids or {})
+    if data is None:
+        data = heavy_tailed_labels(m, seed=seed, dtype=dtype)
+    model = LinearModel(data)
+    record = record_steps(steps) if record is None else record
+    entries: list[tuple[str, opt.Optimizer]] = []
+    source = {}
+    for name in optimizers:
+        spec = SPECS[name]
+        if name in lrs:
+            entries.append((name, spec.make(float(lrs[name]))))
+            source[name] = "given"
+        else:
+            entries += [(name, spec.make(float(lr))) for lr in grids.get(name, spec.grid)]
+            source[name] = "grid"
+    sz = {"classes": model.c, "n": model.n, "d": model.D - 1}
+    per = models_in_batch(model_bytes(sz, model.dtype), memory_budget)
+    bar = None
+    if progress:
+        import sys
+
+        if sys.stderr.isatty():
+            from tqdm import tqdm
+
+            bar = tqdm(total=steps * math.ceil(len(entries) / per), desc="K24.experiment",
+                       unit="step", file=sys.stderr, leave=False)
+    start = time.perf_counter()
+    runs: list[Trajectory] = []
+    try:
+        for lo in range(0, len(entries), per):
+            runs += run_lockstep(model, entries[lo : lo + per], steps, record, snapshots,
+                                 progress=None if bar is None else bar.update)
+    finally:
+        if bar is not None:
+            bar.close()
+    chosen, trials = {}, {}
+    for name in optimizers:
+        mine = [r for r in runs if r.name == name]
+        trials[name] = [(r.lr, r.final_loss, r.diverged_at) for r in mine]
+        best = min(mine, key=lambda r: (r.final_loss, r.lr))
+        chosen[name] = best
+    return ExperimentResult(data, steps, chosen, trials, source, time.perf_counter() - start)
+
+
+def grid_edges(result: ExperimentResult) -> list[str]:
+    """Optimizers whose chosen step size lies at an end of its grid (the grid may be short)."""
+    out = []
+    for name, tr in result.chosen.items():
+        lrs = [t[0] for t in result.trials[name]]
+        if result.lr_source[name] == "grid" and len(lrs) > 1 and tr.lr in (min(lrs), max(lrs)):
+            out.append(name)
+    return out
+
+
+# --------------------------------------------------------------------------------------------
+# K24.assignment
+# --------------------------------------------------------------------------------------------
+def assignment_slopes(tr: Trajectory, pi: np.ndarray) -> dict[int, dict]:
+    """Fitted log-log slopes at each snapshot of ``tr`` (K24.assignment).
+
+    ``slope``: ``log ||grad_{w_k} L||`` against ``log tr H_kk`` over the classes (the scatter of
+    the claim); ``grad_vs_pi`` and ``trace_vs_pi``: each against ``log pi_k``. The scatter slope
+    is NaN where the traces do not spread (at ``W = 0`` every block has the same trace,
+    K24.init-grad-hess).
+    """
+    out = {}
+    lo, hi = float(pi.min()), float(pi.max())
+    for s in sorted(tr.snapshots):
+        norms, traces = tr.snapshots[s]
+        spread = float(np.log(traces.max() / traces.min())) if traces.min() > 0 else math.inf
+        row = {"trace_spread": spread, "points": int(traces.size)}
+        if spread < 1e-6:
+            row.update(slope=float("nan"), stderr=float("nan"))
+        else:
+            fit = rates.loglog_slope(traces, norms, float(traces.min()), float(traces.max()))
+            row.update(slope=fit.value, stderr=fit.stderr)
+        if hi > lo:
+            row["grad_vs_pi"] = rates.loglog_slope(pi, norms, lo, hi).value
+            row["trace_vs_pi"] = rates.loglog_slope(pi, traces, lo, hi).value
+        out[s] = row
+    return out
+
+
+def snapshot_steps(steps: int, per_decade: int = 2) -> list[int]:
+    """0 and about ``per_decade`` log-spaced steps per decade up to ``steps``."""
+    k = max(1, int(round(math.log10(max(steps, 1)) * per_decade)))
+    s = np.unique(np.round(np.logspace(0, math.log10(max(steps, 1)), k + 1)).astype(int))
+    return [0, *[int(x) for x in s]]
+
+
+# --------------------------------------------------------------------------------------------
+# K24.init-grad-hess and K24.block-rows
+# --------------------------------------------------------------------------------------------
+def init_grad_hess_check(data: LinearData) -> dict:
+    """K24.init-grad-hess on ``data``: the simulated gradient and diagonal Hessian blocks at
+    ``W = 0`` against the data-statistics formulas.
+
+    The gradient comes from the model (one BLAS pass) and is also checked against central
+    finite differences of the loss on a few coordinates; the diagonal blocks come from exact
+    Hessian-vector products on the coordinate basis of each block (not from the block formula).
+    Returns the largest relative errors.
+    """
+    model = LinearModel(data)
+    c, D = model.shape
+    W = model.zeros()
+    G = model.grad(W)
+    xbar = model.A.astype(np.float64).mean(axis=0)
+    pred_g = xbar[None, :] / c - model.pi[:, None] * model.class_means()
+    g_err = float(np.abs(G - pred_g).max() / np.abs(pred_g).max())
+    # finite differences of the loss on a few coordinates
+    rng = np.random.default_rng(0)
+    h = 1e-5
+    fd = 0.0
+    for _ in range(6):
+        k, a = int(rng.integers(c)), int(rng.integers(D))
+        E = np.zeros_like(W)
+        E[k, a] = h
+        est = (model.loss(W + E) - model.loss(W - E)) / (2 * h)
+        fd = max(fd, abs(est - G[k, a]) / np.abs(G).max())
+    Hbar = model.second_moment()
+    pred_h = (1.0 / c) * (1.0 - 1.0 / c) * Hbar
+    h_err = 0.0
+    for k in range(c):
+        block = np.empty((D, D))
+        for a in range(D):
+            V = np.zeros_like(W)
+            V[k, a] = 1.0
+            block[:, a] = model.hvp(W, V)[k]
+        h_err = max(h_err, float(np.abs(block - pred_h).max() / np.abs(pred_h).max()))
+    traces = model.block_traces(W)
+    return {"grad_rel_err": g_err, "grad_fd_rel_err": float(fd), "hess_block_rel_err": h_err,
+            "trace_spread": float(traces.max() / traces.min() - 1.0),
+            "pi_spread": float(model.pi.max() / model.pi.min()), "classes": c, "D": D}
+
+
+def block_rows_check(draws: int = 20, seed: int = 0) -> dict:
+    """K24.block-rows on random single samples: ``H_kk = -sum_{j != k} H_kj``.
+
+    Each draw: one sample ``(x, y)`` with random ``c`` (2..8) and ``d`` (1..5) and weights of
+    random scale (logits from near-uniform probabilities to saturated ones, ``|z|`` up to about
+    30). The per-sample Hessian is the model's exact one (:meth:`LinearModel.hessian`); its row
+    sums are measured relative to its largest entry. Where it is not saturated (largest entry
+    ``> 1e-3``) it is also compared with central finite differences of the model's gradient.
+    """
+    rng = np.random.default_rng(seed)
+    worst_rows = worst_gap = 0.0
+    compared = 0
+    per_draw = []
+    for _ in range(draws):
+        c = int(rng.integers(2, 9))
+        d = int(rng.integers(1, 6))
+        Xa = np.concatenate([rng.standard_normal((1, d)), np.ones((1, 1))], axis=1)
+        y = np.array([int(rng.integers(c))], dtype=np.int64)
+        model = LinearModel(LinearData(Xa, y, c, np.zeros(c, dtype=np.intp), "one sample"),
+                            allow_empty=True)
+        scale = 10.0 ** rng.uniform(-1, 1.5)
+        W = rng.standard_normal(model.shape) * scale / math.sqrt(d + 1)
+        D = model.D
+        H = model.hessian(W)
+        big = np.abs(H).max()
+        rows = np.abs(H.reshape(c, D, c, D).sum(axis=2)).max() / big
+        worst_rows = max(worst_rows, float(rows))
+        per_draw.append((float(np.abs(model.logits(W)).max()), float(rows)))
+        if big > 1e-3:
+            eps = 1e-5
+            Hfd = np.empty_like(H)
+            for i in range(c * D):
+                E = np.zeros(c * D)
+                E[i] = eps
+                E = E.reshape(W.shape)
+                Hfd[:, i] = (model.grad(W + E) - model.grad(W - E)).ravel() / (2 * eps)
+            worst_gap = max(worst_gap, float(np.abs(Hfd - H).max() / big))
+            compared += 1
+    return {"row_sum": worst_rows, "exact_vs_fd": worst_gap, "draws": draws,
+            "fd_compared": compared, "per_draw": per_draw}
+
+
+# --------------------------------------------------------------------------------------------
+# flows on the general model
+# --------------------------------------------------------------------------------------------
+@dataclass
+class FlowResult:
+    """Gradient or sign flow on the general model: losses at the output times."""
+
+    flow: str
+    t: np.ndarray
+    overall: np.ndarray
+    class_losses: np.ndarray
+    groups: np.ndarray
+    stats: dict
+
+
+def flow_run(data: LinearData, flows: Sequence[str] = ("gradient", "sign_sqrt"), *,
+             eps: float = 1e-4, t_max: float = 10.0, t_eval: np.ndarray | None = None,
+             method: str = "RK45", rtol: float = 1e-8, atol: float = 1e-10,
+             max_steps: int = 1_000_000) -> dict[str, FlowResult]:
+    """Integrate flows of :mod:`linsim.flows` on the general model from ``W = 0``.
+
+    The right-hand side is :func:`linsim.problems.linear.linear_field` (the data travel in the
+    parameter vector: small problems, e.g. ``m <= 4``); smoothed sign flows (``sign_sqrt``,
+    ``sign_tanh``) get the smoothing ``eps``.
+
+    Notes
+    -----
+    Plain sign flow (``"sign"``, ``sign(0) = 0``) stalls on this model: gradient entries reach
+    zero and slide there (at ``m = 3`` from ``t ~ 0.04``), every explicit step straddles the
+    surface and the adaptive step collapses (THEORY.md, "Integrating sign flow honestly"). The
+    sliding integrators of :mod:`linsim.integrate.sliding` serve quadratics and the unigram
+    model only; here sign flow is the ``eps -> 0`` limit of ``sign_sqrt`` (error ``O(eps)``
+    while ``|g_i| >> eps``), checked by halving ``eps`` (:func:`sign_flow_limit`).
+    """
+    model = LinearModel(data)
+    t = np.asarray(t_eval if t_eval is not None else
+                   np.concatenate([[0.0], np.logspace(-2, math.log10(t_max), 60)]), float)
+    out = {}
+    for flow in flows:
+        fp = (eps,) if flow in ("sign_sqrt", "sign_tanh") else ()
+        p = model.flow_params(flow, fp)
+        sol = solve(model.field, (0.0, float(t[-1])), model.zeros().ravel(), p, method=method,
+                    rtol=rtol, atol=atol, t_eval=t, output=model.summary_output,
+                    n_output=1 + model.c, max_steps=max_steps)
+        cl = sol.y[:, 1:]
+        out[flow] = FlowResult(flow, t, sol.y[:, 0].copy(), cl.copy(),
+                               zipf.group_means(cl, model.pi, data.groups, data.n_groups),
+                               dict(sol.stats))
+    return out
+
+
+def sign_flow_limit(data: LinearData, t_eval: np.ndarray, eps: Sequence[float] = (1e-3, 1e-4,
+                    1e-5)) -> dict:
+    """Sign flow as the limit of ``sign_sqrt`` flows: group losses for each ``eps`` and the gaps
+    between successive ``eps`` (they shrink like ``eps`` where the limit is reached)."""
+    runs = [flow_run(data, ("sign_sqrt",), eps=e, t_eval=t_eval)["sign_sqrt"] for e in eps]
+    gaps = [np.abs(a.groups - b.groups) for a, b in zip(runs, runs[1:], strict=False)]
+    return {"eps": list(eps), "runs": runs, "gaps": gaps}
+
+
+def discrete_vs_flow(data: LinearData, method: str, step: float, t_max: float,
+                     points: int = 25, eps: float = 1e-5) -> dict:
+    """Largest gap between the group losses of a discrete method at step ``step`` and its flow.
+
+    GD (``method = "gd"``, against gradient flow) or sign descent (``"sign"``, against the
+    ``sign_sqrt`` flow with small ``eps``) runs ``N = t_max / step`` steps; its losses at steps
+    ``k`` are compared with the flow's at ``t = k step``. The gap is ``O(step)`` for GD.
+    """
+    flow = {"gd": "gradient", "sign": "sign_sqrt"}[method]
+    model = LinearModel(data)
+    n_steps = int(round(t_max / step))
+    rec = np.unique(np.round(np.linspace(0, n_steps, points)).astype(np.int64))
+    (tr,) = run_lockstep(model, [(method, SPECS[method].make(step))], n_steps, rec)
+    fl = flow_run(data, (flow,), eps=eps, t_eval=rec * step, rtol=1e-10, atol=1e-12)[flow]
+    disc = zipf.group_means(tr.class_losses, model.pi, data.groups, data.n_groups)
+    gap = float(np.abs(disc - fl.groups).max())
+    return {"method": method, "flow": flow, "step": step, "t_max": t_max,
+            "max_group_gap": gap, "flow_stats": fl.stats, "t": rec * step, "discrete": disc,
+            "continuous": fl.groups}
+
+
+# --------------------------------------------------------------------------------------------
+# cost estimate (the command line prints it before large runs)
+# --------------------------------------------------------------------------------------------
+def flops_per_step(m: int) -> float:
+    """Floating-point operations of one model's loss and gradient: two ``n x D x c`` products."""
+    s = sizes(m)
+    return 4.0 * s["n"] * (s["d"] + 1) * s["classes"]
+
+
+def measure_gflops(dtype=np.float64, size: int = 768, repeats: int = 3) -> float:
+    """Measured rate of this machine's BLAS on a ``size^3`` product (GFLOP/s, best of a few)."""
+    rng = np.random.default_rng(0)
+    a = rng.random((size, size)).astype(dtype)
+    b = rng.random((size, size)).astype(dtype)
+    a @ b
+    best = math.inf
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        a @ b
+        best = min(best, time.perf_counter() - t0)
+    return 2.0 * size**3 / best / 1e9
+
+
+def estimate(m: int, models: int, steps: int, dtype=np.float64,
+             gflops: float | None = None) -> dict:
+    """Memory and time of ``models`` runs of ``steps`` steps at size ``m``.
+
+    Memory: the inputs ``n x (d + 1)`` in the data dtype plus one lockstep state per model
+    (:func:`model_bytes`); time: ``models * steps`` gradients at the measured BLAS rate.
+    """
+    s = sizes(m)
+    dt = np.dtype(dtype)
+    data_b = s["n"] * (s["d"] + 1) * dt.itemsize
+    state_b = models * model_bytes(s, dt)
+    rate = measure_gflops(dt) if gflops is None else gflops
+    flops = models * steps * flops_per_step(m)
+    return {"m": m, **s, "models": models, "steps": steps, "dtype": dt.name,
+            "data_bytes": int(data_b), "state_bytes": int(state_b),
+            "total_bytes": int(data_b + state_b), "flops": flops, "gflops": rate,
+            "seconds": flops / (rate * 1e9)}
+
+
+__all__ = ["SPECS", "TUNED", "OptimizerSpec", "Trajectory", "ExperimentResult", "FlowResult",
+           "record_steps", "run_lockstep", "experiment", "criterion", "grid_edges",
+           "assignment_slopes", "snapshot_steps", "init_grad_hess_check", "block_rows_check",
+           "flow_run", "sign_flow_limit", "discrete_vs_flow", "estimate", "flops_per_step",
+           "measure_gflops", "model_bytes", "models_in_batch"]

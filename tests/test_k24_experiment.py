@@ -1,0 +1,285 @@
+"""K24 on the general linear model, simulated: lockstep optimizers, the experiment and its
+criterion, the gradient-Hessian assignment, flows, and the command line.
+
+Claims (THEORY.md): K24.experiment, K24.assignment; the flows connect the discrete methods to
+gradient and sign flow. Two of THEORY.md's predictions are not what the simulations show;
+the tests here assert what they show (see ``linsim/claims/k24_linear.py``):
+
+* the experiment's criterion holds at short horizons (about 2^m steps) and fails at long
+  ones, where GD at its best step size fits every group (d > n: every sample is memorized);
+* the gradient-norm/trace slope tends to about 1/2 on random labels, not 1.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from linsim import experiment as cli
+from linsim import optimizers as opt
+from linsim.experiments import k24_linear as K
+from linsim.integrate import IntegrationError
+from linsim.problems.linear import LinearModel, heavy_tailed_labels
+
+
+# ----------------------------------------------------------------------------------------------
+# lockstep runs against plain NumPy loops
+# ----------------------------------------------------------------------------------------------
+def _numpy_adam(model, lr, b1, b2, eps, steps):
+    """Adam with bias correction written out in NumPy (an independent implementation)."""
+    W = model.zeros()
+    m = np.zeros_like(W)
+    v = np.zeros_like(W)
+    for k in range(steps):
+        g = model.grad(W)
+        m = b1 * m + (1 - b1) * g
+        v = b2 * v + (1 - b2) * g * g
+        mh = m / (1 - b1 ** (k + 1))
+        vh = v / (1 - b2 ** (k + 1))
+        W = W - lr * mh / (np.sqrt(vh) + eps)
+    return W
+
+
+def test_lockstep_matches_numpy_loops_for_each_method():
+    model = LinearModel(heavy_tailed_labels(3, seed=2))
+    steps = 12
+    entries = [("gd", opt.gd(0.3)), ("momentum", opt.heavy_ball(0.05, 0.9)),
+               ("adam", opt.adam(1e-2, 0.9, 0.999)), ("sign", opt.sign_descent(1e-2)),
+               ("normalized", opt.normalized_gd(0.5))]
+    runs = K.run_lockstep(model, entries, steps, record=np.arange(steps + 1))
+    # GD, momentum, sign, normalized by hand
+    refs = {}
+    W = model.zeros()
+    for _ in range(steps):
+        W = W - 0.3 * model.grad(W)
+    refs["gd"] = W
+    W, mom = model.zeros(), model.zeros()
+    for _ in range(steps):
+        mom = 0.9 * mom - 0.05 * model.grad(W)
+        W = W + mom
+    refs["momentum"] = W
+    refs["adam"] = _numpy_adam(model, 1e-2, 0.9, 0.999, 1e-8, steps)
+    W = model.zeros()
+    for _ in range(steps):
+        W = W - 1e-2 * np.sign(model.grad(W))
+    refs["sign"] = W
+    W = model.zeros()
+    for _ in range(steps):
+        g = model.grad(W)
+        W = W - 0.5 * g / np.linalg.norm(g)
+    refs["normalized"] = W
+    for tr in runs:
+        assert tr.diverged_at is None
+        assert tr.overall[-1] == pytest.approx(model.loss(refs[tr.name]), rel=1e-10), tr.name
+        assert tr.overall[0] == pytest.approx(math.log(model.c), rel=1e-14)
+
+
+def test_a_diverging_run_is_dropped_without_touching_the_others():
+    model = LinearModel(heavy_tailed_labels(3, seed=1))
+    good = ("gd", opt.gd(0.2))
+    bad = ("gd", opt.gd(1e6))
+    alone = K.run_lockstep(model, [good], 30)[0]
+    both = K.run_lockstep(model, [bad, good], 30)
+    assert both[0].diverged_at is not None and both[0].final_loss == math.inf
+    assert both[1].diverged_at is None
+    # equal to rounding (the stacked product of two models rounds differently from one)
+    np.testing.assert_allclose(both[1].overall, alone.overall, rtol=1e-13)
+    np.testing.assert_allclose(both[1].class_losses, alone.class_losses, rtol=1e-12)
+
+
+def test_record_steps():
+    r = K.record_steps(10_000)
+    assert r[0] == 0 and r[-1] == 10_000 and np.all(np.diff(r) > 0)
+    assert 60 <= r.size <= 130
+    assert list(K.record_steps(0)) == [0]
+
+
+# ----------------------------------------------------------------------------------------------
+# K24.experiment
+# ----------------------------------------------------------------------------------------------
+def test_experiment_short_horizon_meets_the_criterion():
+    """At m = 5 over 25 steps (about 2^m): GD's rarest group is still >= 0.9 log c, Adam's and
+    sign descent's are below 0.5 log c, each at the best step size of its grid."""
+    res = K.experiment(5, steps=25)
+    crit = K.criterion(res)
+    r = crit["rarest_over_log_c"]
+    assert r["gd"] >= 0.9 and r["adam"] < 0.5 and r["adam0"] < 0.5 and r["sign"] < 0.5
+    assert crit["passed"] and crit["margin"] <= 0
+    # tuning: the chosen step size has the lowest final loss of its grid
+    for name, tr in res.chosen.items():
+        finals = [f for _, f, _ in res.trials[name]]
+        assert tr.final_loss == min(finals)
+        assert len(finals) == len(K.SPECS[name].grid)
+    # every group starts at log c (W = 0) and the groups have equal mass
+    for name in res.chosen:
+        np.testing.assert_allclose(res.group_curves(name)[0], math.log(res.classes), rtol=1e-14)
+
+
+def test_experiment_long_horizon_gd_fits_every_group():
+    """The truth at long horizons: over 300 steps (m = 5) GD at its best step size brings the
+    rarest group far below 0.9 log c (d > n: every sample is memorized), so the criterion
+    fails; GD's best step size is far past its stability limit. With the step sizes chosen at
+    the short horizon (25 steps), GD's rarest group crosses 0.9 log c after Adam's and sign
+    descent's cross 0.5 log c, but well within the 300 steps."""
+    names = ("gd", "adam", "sign")
+    res = K.experiment(5, names, 300)
+    crit = K.criterion(res)
+    r = crit["rarest_over_log_c"]
+    assert r["gd"] < 0.05 and r["adam"] < 0.05 and r["sign"] < 0.05
+    assert not crit["passed"]
+    assert res.chosen["gd"].lr >= 1.0
+    short = K.experiment(5, names, 25, data=res.data)
+    assert K.criterion(short)["passed"]
+    assert short.crossing_step("gd", 0.9) is None
+    lrs = {n: tr.lr for n, tr in short.chosen.items()}
+    again = K.experiment(5, names, 300, lrs=lrs, data=res.data)
+    gd_cross = again.crossing_step("gd", 0.9)
+    assert gd_cross is not None and 25 < gd_cross < 300
+    for name in ("adam", "sign"):
+        assert again.crossing_step(name, 0.5) < gd_cross
+    edges = K.grid_edges(res)
+    assert ("gd" in edges) == (res.chosen["gd"].lr == max(K.SPECS["gd"].grid))
+
+
+# ----------------------------------------------------------------------------------------------
+# K24.assignment
+# ----------------------------------------------------------------------------------------------
+def test_assignment_traces_follow_pi_and_slope_tends_to_one_half():
+    model = LinearModel(heavy_tailed_labels(4))
+    runs = K.run_lockstep(model, [("gd", opt.gd(0.1)), ("adam", opt.adam(3e-3, 0.9, 0.999))],
+                          1000, snapshots=[0, 10, 1000])
+    gd = K.assignment_slopes(runs[0], model.pi)
+    adam = K.assignment_slopes(runs[1], model.pi)
+    assert math.isnan(gd[0]["slope"])  # W = 0: equal traces (K24.init-grad-hess)
+    assert abs(gd[0]["trace_vs_pi"]) < 1e-10
+    assert 0.8 <= gd[1000]["trace_vs_pi"] <= 1.1  # traces follow pi_k
+    assert 0.25 <= gd[1000]["grad_vs_pi"] <= 0.6  # gradient norms about sqrt(pi_k)
+    assert 0.3 <= gd[1000]["slope"] <= 0.7
+    assert 0.4 <= adam[1000]["slope"] <= 0.9
+    # the snapshot holds the model's own per-class gradient norms and block traces
+    norms, traces = runs[0].snapshots[10]
+    assert norms.shape == traces.shape == (model.c,)
+
+
+def test_init_and_block_row_checks():
+    r = K.init_grad_hess_check(heavy_tailed_labels(3))
+    assert r["grad_rel_err"] < 1e-13 and r["hess_block_rel_err"] < 1e-13
+    assert r["grad_fd_rel_err"] < 1e-7 and r["trace_spread"] < 1e-13 and r["pi_spread"] == 4.0
+    b = K.block_rows_check(10)
+    assert b["row_sum"] < 1e-14 and b["exact_vs_fd"] < 1e-6 and b["fd_compared"] > 0
+
+
+# ----------------------------------------------------------------------------------------------
+# flows on the general model
+# ----------------------------------------------------------------------------------------------
+def test_gd_tracks_gradient_flow_at_first_order():
+    data = heavy_tailed_labels(3)
+    gaps = [K.discrete_vs_flow(data, "gd", h, 10.0)["max_group_gap"] for h in (0.1, 0.05)]
+    assert gaps[1] < gaps[0]
+    assert 1.5 < gaps[0] / gaps[1] < 2.6
+
+
+def test_gradient_flow_is_slow_on_rare_groups_and_sign_flow_is_not():
+    data = heavy_tailed_labels(3)
+    t = np.array([0.0, 0.5, 1.0, 2.0])
+    fl = K.flow_run(data, ("gradient", "sign_sqrt"), eps=1e-4, t_eval=t)
+    log_c = math.log(data.classes)
+    gf, sf = fl["gradient"].groups, fl["sign_sqrt"].groups
+    assert gf[-1, -1] > 0.9 * log_c  # the rarest group under GF at t = 2: not yet moving
+    assert gf[-1, 0] < 0.6 * log_c  # the frequent one is
+    assert sf[-1, -1] < 0.5 * log_c  # sign flow: every group
+    with pytest.raises(IntegrationError, match="too many steps"):
+        K.flow_run(data, ("sign",), t_eval=np.array([0.0, 1.0]), max_steps=20_000)
+
+
+def test_sign_descent_tracks_the_smoothed_sign_flow():
+    data = heavy_tailed_labels(3)
+    lim = K.sign_flow_limit(data, np.array([0.0, 0.3, 1.0]), eps=(1e-3, 1e-4))
+    assert lim["gaps"][0].max() < 0.05
+    gaps = [K.discrete_vs_flow(data, "sign", h, 1.0, eps=1e-4)["max_group_gap"]
+            for h in (0.01, 0.0025)]
+    assert gaps[1] < 0.5 * gaps[0]
+
+
+# ----------------------------------------------------------------------------------------------
+# estimate and command line
+# ----------------------------------------------------------------------------------------------
+def test_estimate_counts_flops_and_bytes():
+    e = K.estimate(11, 6, 100, np.float32, gflops=100.0)
+    s = (22528, 24576, 2047)
+    assert (e["n"], e["d"], e["classes"]) == s
+    assert e["flops"] == pytest.approx(6 * 100 * 4.0 * s[0] * (s[1] + 1) * s[2])
+    assert e["data_bytes"] == s[0] * (s[1] + 1) * 4
+    assert e["seconds"] == pytest.approx(e["flops"] / 1e11)
+    assert K.models_in_batch(10, 100) == 10 and K.models_in_batch(10**12) == 1
+
+
+def _run_cli(args, **kw):
+    return subprocess.run([sys.executable, "-m", "linsim.experiment", *args],
+                          capture_output=True, text=True, timeout=600, **kw)
+
+
+@pytest.mark.parametrize("args,needle", [
+    (["--m", "1"], "--m must be an integer in [2, 11]"),
+    (["--m", "12"], "--m must be an integer in [2, 11]"),
+    (["--steps", "0"], "--steps must be"),
+    (["--optimizers", "gd,rmsprop"], "--optimizers must be"),
+    (["--lr", "gd=-1"], "--lr must be"),
+    (["--optimizers", "gd", "--lr", "sign=0.1"], "--lr names optimizers not in"),
+])
+def test_cli_rejects_bad_input_with_exit_2_and_writes_nothing(tmp_path, capsys, args, needle):
+    out = tmp_path / "o"
+    assert cli.main([*args, "--out", str(out), "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert needle in err and len(err.strip().splitlines()) == 1
+    assert not out.exists()
+
+
+def test_cli_runs_writes_reproducible_files_and_json(tmp_path):
+    args = ["--m", "3", "--steps", "30", "--optimizers", "gd,adam,sign", "--lr",
+            "gd=0.3", "--quiet", "--json"]
+    a, b = tmp_path / "a", tmp_path / "b"
+    r1 = _run_cli([*args, "--out", str(a)])
+    r2 = _run_cli([*args, "--out", str(b), "--no-plot"])
+    assert r1.returncode == 0 and r2.returncode == 0, r1.stderr + r2.stderr
+    doc = json.loads(r1.stdout)
+    assert doc["classes"] == 7 and doc["steps"] == 30 and "seconds" in doc
+    assert doc["optimizers"]["gd"]["lr"] == 0.3 and doc["optimizers"]["gd"]["lr_source"] == "--lr"
+    assert doc["optimizers"]["adam"]["lr_source"].startswith("grid")
+    assert set(doc["criterion"]) >= {"margin", "passed"}
+    for f in ("curves.csv", "curves.npz"):
+        assert (a / f).read_bytes() == (b / f).read_bytes(), f
+    sa, sb = (json.loads((x / "summary.json").read_text()) for x in (a, b))
+    assert sa.pop("command") != sb.pop("command") and sa == sb  # only --out differs
+    assert (a / "group_losses.png").exists() and not (b / "group_losses.png").exists()
+    with np.load(a / "curves.npz") as z:
+        g = z["groups_adam"]
+        recorded = z["steps"].size
+        assert g.shape == (recorded, 3)
+        np.testing.assert_allclose(g[0], math.log(7), rtol=1e-14)
+    lines = (a / "curves.csv").read_text().splitlines()
+    assert lines[0] == "optimizer,lr,step,overall,group_1,group_2,group_3"
+    assert len(lines) == 1 + 3 * recorded
+
+
+def test_cli_prints_the_estimate_for_m_11_and_refuses_when_memory_is_short(monkeypatch,
+                                                                          capsys, tmp_path):
+    monkeypatch.setattr(cli, "_available_memory", lambda: 2 * 2**30)
+    code = cli.main(["--m", "11", "--steps", "1", "--out", str(tmp_path / "x")])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert "estimate for m = 11" in err and "GiB" in err and "TFLOP" in err
+    assert "--m 11 needs about" in err and "--float32" in err
+    assert not (tmp_path / "x").exists()
+
+
+def test_cli_help(capsys):
+    with pytest.raises(SystemExit) as e:
+        cli.main(["--help"])
+    out = capsys.readouterr().out
+    assert e.value.code == 0 and "--float32" in out and "--optimizers" in out
