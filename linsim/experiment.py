@@ -257,12 +257,12 @@ def _tables(result, summary: dict, seconds: float) -> str:
              f"{summary['steps']} steps, {summary['dataset']['dtype']}; losses / log c "
              f"(log c = {log_c:.4g})", ""]
     G = result.n_groups
-    head = f"{'optimizer':<22} {'lr':>9} " + " ".join(f"{'g' + str(g + 1):>6}" for g in range(G))
-    lines.append(head + f" {'overall':>8}  rarest<0.9  rarest<0.5")
+    head = f"{'optimizer':<22} {'lr':>9} " + " ".join(f"{'g' + str(g + 1):>7}" for g in range(G))
+    lines.append(head + f" {'overall':>7}  rarest<0.9  rarest<0.5  (steps)")
     for o in summary["optimizers"].values():
-        row = " ".join(f"{v / log_c:6.3f}" for v in o["final_groups"])
+        row = " ".join(f"{v / log_c:7.2g}" for v in o["final_groups"])
         cr = o["crossings"]
-        lines.append(f"{o['label']:<22} {o['lr']:9.3g} {row} {o['final_loss'] / log_c:8.3f}  "
+        lines.append(f"{o['label']:<22} {o['lr']:9.3g} {row} {o['final_loss'] / log_c:7.2g}  "
                      f"{str(cr['below_0.9']):>10}  {str(cr['below_0.5']):>10}")
     c = summary["criterion"]
     lines.append("")
