@@ -24,18 +24,18 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 
-#: (name, script, extra arguments, what it measures)
+#: (name, script, arguments for --quick, what it measures)
 SCRIPTS = [
-    ("integrate", "integrate_bench.py", [], "Spine 1: the RK45 driver against solve_ivp at "
-     "n = 10, 10^3, 10^6"),
-    ("flow", "flow_bench.py", [], "Spine 2: the main job against a SciPy + NumPy version; "
-     "reduced mode at 10^6 classes; full mode at c = 2047"),
-    ("filippov", "filippov_bench.py", [], "Filippov sign flow on the unigram model (c = 1000) "
-     "against gradient flow"),
-    ("z24", "z24_bench.py", [], "the Z24 cases table"),
-    ("linear", "linear_bench.py", [], "the m = 7 K24 linear-model experiment; gradient cost "
-     "against two BLAS products"),
-    ("z20", "z20_bench.py", [], "the Z20 rate fits"),
+    ("integrate", "integrate_bench.py", ["--repeats", "3"], "Spine 1: the RK45 driver against "
+     "solve_ivp at n = 10, 10^3, 10^6"),
+    ("flow", "flow_bench.py", ["--quick"], "Spine 2: the main job against a SciPy + NumPy "
+     "version; reduced mode at 10^6 classes; full mode at c = 2047 (with --all)"),
+    ("filippov", "filippov_bench.py", ["--repeats", "3"], "Filippov sign flow on the unigram "
+     "model (c = 1000) against gradient flow"),
+    ("z24", "z24_bench.py", ["--repeats", "1"], "the Z24 cases table"),
+    ("linear", "linear_bench.py", ["--part", "grad"], "the m = 7 K24 linear-model experiment "
+     "(not with --quick); gradient cost against two BLAS products"),
+    ("z20", "z20_bench.py", ["--repeats", "1"], "the Z20 rate fits"),
 ]
 
 
@@ -68,7 +68,8 @@ def machine() -> str:
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--quick", action="store_true", help="pass --quick to every script")
+    p.add_argument("--quick", action="store_true",
+                   help="fewer repeats and smaller parts (see SCRIPTS)")
     p.add_argument("--only", default=None, help="comma list of benchmark names")
     p.add_argument("--out", type=Path, default=HERE / "RESULTS.md")
     args = p.parse_args(argv)
@@ -87,14 +88,14 @@ def main(argv: list[str] | None = None) -> int:
              f"{time.strftime('%Y-%m-%d')}. Each section is one script's own table (medians of "
              "several runs, baseline in the same run).", ""]
     failed = 0
-    for name, script, extra, what in chosen:
+    for name, script, quick_args, what in chosen:
         path = HERE / script
-        parts += [f"## {name}: {what}", "", f"`python benchmarks/{script}"
-                  f"{' --quick' if args.quick else ''}`", ""]
+        shown = " ".join(["python", f"benchmarks/{script}", *(quick_args if args.quick else [])])
+        parts += [f"## {name}: {what}", "", f"`{shown}`", ""]
         if not path.exists():
             parts += ["(script not present)", ""]
             continue
-        cmd = [sys.executable, str(path), *extra, *(["--quick"] if args.quick else [])]
+        cmd = [sys.executable, str(path), *(quick_args if args.quick else [])]
         print(f"running {' '.join(cmd[1:])} ...", file=sys.stderr, flush=True)
         start = time.perf_counter()
         res = subprocess.run(cmd, capture_output=True, text=True, cwd=HERE.parent)
