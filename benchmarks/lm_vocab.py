@@ -38,8 +38,9 @@ def _rss_mib() -> float:
 
 
 def one(classes: int, zipf_a: float, flow: str, mode: str, t_max: float, points: int,
-        rtol: float, atol: float) -> dict:
-    """Run one flow and time its parts (this process's peak memory included)."""
+        rtol: float, atol: float, norm: str | None = None) -> dict:
+    """Run one flow and time its parts (this process's peak memory included); ``norm``: the
+    error norm (default: ``run_onehot``'s for the mode)."""
     start = time.perf_counter()
     from linsim.experiments.k24 import run_onehot
     from linsim.problems.softmax import OneHotModel
@@ -47,14 +48,14 @@ def one(classes: int, zipf_a: float, flow: str, mode: str, t_max: float, points:
     base = _rss_mib()
     t0, c0 = time.perf_counter(), time.process_time()
     run = run_onehot(OneHotModel(classes, zipf_a, mode), (flow,), t_max=t_max, points=points,
-                     rtol=rtol, atol=atol)
+                     rtol=rtol, atol=atol, norm=norm)
     t1, c1 = time.perf_counter(), time.process_time()
     rates = run.rates(flow)
     err = run.max_rel_err(flow)
     t2 = time.perf_counter()
     st = run.traces[flow].stats
     return {"classes": classes, "zipf": zipf_a, "flow": flow, "mode": mode, "t_max": t_max,
-            "points": points, "rtol": rtol, "atol": atol,
+            "points": points, "rtol": rtol, "atol": atol, "norm": run.settings["norm"],
             "solve_s": st["seconds"], "run_onehot_s": t1 - t0, "run_onehot_cpu_s": c1 - c0,
             "rates_s": t2 - t1, "cpu_s": time.process_time(),
             "wall_s": time.perf_counter() - start, "steps": st["steps"],
@@ -85,7 +86,7 @@ def scale(args) -> list[dict]:
                 rec = _child(["one", "--classes", str(c), "--zipf", repr(a), "--flows", flow,
                               "--mode", args.mode, "--t-max", repr(args.t_max), "--points",
                               str(args.points), "--rtol", repr(args.rtol), "--atol",
-                              repr(args.atol)])
+                              repr(args.atol), *(["--norm", args.norm] if args.norm else [])])
                 recs.append(rec)
                 if not args.json:
                     print(f"c={c:>8} a={a:<5g} {flow:<10} solve {rec['solve_s']:7.2f} s "
@@ -207,6 +208,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--rtol", type=float, default=1e-8)
     p.add_argument("--atol", type=float, default=1e-10)
     p.add_argument("--out", default=str(ROOT / "figures"))
+    p.add_argument("--norm", choices=("rms", "max"), default=None,
+                   help="error norm of the step-size control (default: run_onehot's per mode)")
     p.add_argument("--json", action="store_true")
     args = p.parse_args(argv)
     defaults = {
@@ -222,7 +225,7 @@ def main(argv: list[str] | None = None) -> int:
     args.t_max = args.t_max if args.t_max is not None else defaults[3]
     if args.what == "one":
         print(json.dumps(one(args.classes[0], args.zipf[0], args.flows[0], args.mode,
-                             args.t_max, args.points, args.rtol, args.atol)))
+                             args.t_max, args.points, args.rtol, args.atol, args.norm)))
         return 0
     if args.what == "validate-one":
         print(json.dumps(validate_one(args.classes[0], args.zipf[0], args.flows[0],

@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import argparse
 import math
-import os
 import sys
 import time
 from pathlib import Path
@@ -35,7 +34,8 @@ from pathlib import Path
 import numpy as np
 
 from . import io
-from .flows import FLOWS
+from .cli import Parser, UsageError, available_memory, names, number
+from .flows import SPECS
 from .integrate import METHODS, IntegrationError, get_tableau
 
 PROG = "python -m linsim.flow"
@@ -43,57 +43,20 @@ PROG = "python -m linsim.flow"
 MAX_OUTPUT_ENTRIES = 200_000_000
 
 
-class UsageError(Exception):
-    """Invalid command-line input: one line naming the option and its valid range."""
+# ``_Parser``, ``_number``, ``_available_memory``: older names, kept for importers
+_Parser, _number, _available_memory = Parser, number, available_memory
 
 
-class _Parser(argparse.ArgumentParser):
-    def error(self, message):  # one line, exit code 2 (argparse prints usage too)
-        head, sep, rest = message.partition(": ")
-        if head.startswith("argument ") and rest.startswith(head[len("argument "):].split("/")[0]):
-            message = rest  # our own message already names the option
-        raise UsageError(message)
+#: Flows on the command line: the three of K24, the Adam and RMSProp ODEs and the small-step
+#: limit of Adam (their parameters: --adam-a, --adam-b, --adam-eps).
+CLI_FLOWS = ("gradient", "sign", "normalized", "adam", "rmsprop", "sign_eps")
 
 
-def _number(name: str, kind=float, lo=None, hi=None, lo_open=False):
-    """An argparse type that checks a finite number in a range and names the option."""
-
-    def parse(text: str):
-        rng = _range_text(lo, hi, lo_open, kind)
-        try:
-            v = float(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"{name} must be {rng}, got {text!r}") from None
-        if kind is int:
-            if not (math.isfinite(v) and v == int(v)):
-                raise argparse.ArgumentTypeError(f"{name} must be {rng}, got {text!r}")
-            v = int(v)
-        bad = (not math.isfinite(v) or (lo is not None and (v <= lo if lo_open else v < lo))
-               or (hi is not None and v > hi))
-        if bad:
-            raise argparse.ArgumentTypeError(f"{name} must be {rng}, got {text!r}")
-        return v
-
-    return parse
-
-
-def _range_text(lo, hi, lo_open, kind) -> str:
-    what = "an integer" if kind is int else "a finite number"
-    if lo is not None and hi is not None:
-        return f"{what} in {'(' if lo_open else '['}{lo:g}, {hi:g}]"
-    if lo is not None:
-        return f"{what} {'>' if lo_open else '>='} {lo:g}"
-    return what
-
-
-def _flows(text: str) -> tuple[str, ...]:
-    names = tuple(s.strip() for s in text.split(","))
-    bad = [n for n in names if n not in FLOWS]
-    if not text.strip() or bad or len(set(names)) != len(names):
-        raise argparse.ArgumentTypeError(
-            f"--flows must be a comma list of distinct names from {','.join(FLOWS)}, "
-            f"got {text!r}")
-    return names
+def flow_params(args) -> dict[str, tuple[float, ...]]:
+    """The parameters of every flow with parameters in ``args.flows`` (see
+    :data:`linsim.flows.SPECS`), from ``--adam-a``, ``--adam-b`` and ``--adam-eps``."""
+    values = {"a": args.adam_a, "b": args.adam_b, "eps": args.adam_eps}
+    return {f: tuple(values[n] for n in SPECS[f].params) for f in args.flows if SPECS[f].params}
 
 
 #: ``--sign-method`` choices, and what ``auto`` means per problem.
@@ -105,7 +68,7 @@ SIGN_AVAILABLE = {"onehot": ("explicit", "closed"),
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser (also used for ``--help``)."""
-    p = _Parser(
+    p = Parser(
         prog=PROG,
         description="Gradient, sign and normalized flow on the K24 one-hot softmax model with "
                     "Zipf classes, checked against the closed forms (claims K24.*), or on the "
@@ -115,25 +78,39 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--problem", choices=("onehot", "unigram"), default="onehot",
                    help="onehot: the K24 one-hot model (c^2 weights); unigram: the Y25 model "
                         "f = -sum pi_k log softmax(theta)_k, theta in R^c (default onehot)")
-    p.add_argument("--classes", type=_number("--classes", int, 2), default=1000, metavar="C",
+    p.add_argument("--classes", type=number("--classes", int, 2), default=1000, metavar="C",
                    help="number of classes c, an integer >= 2 (default 1000)")
-    p.add_argument("--zipf", type=_number("--zipf", float, 0.0), default=1.1, metavar="A",
+    p.add_argument("--zipf", type=number("--zipf", float, 0.0), default=1.1, metavar="A",
                    help="Zipf exponent a >= 0: pi_k proportional to k^-a (default 1.1)")
-    p.add_argument("--flows", type=_flows, default=("gradient", "sign"),
-                   help="comma list of gradient, sign, normalized (default gradient,sign)")
-    p.add_argument("--t-max", type=_number("--t-max", float, 0.0, 1e12, lo_open=True),
+    p.add_argument("--flows", type=names("--flows", CLI_FLOWS), default=("gradient", "sign"),
+                   help="comma list of gradient, sign, normalized, adam (the Adam ODE of "
+                        "Barakat and Bianchi), rmsprop (its m-free version), sign_eps "
+                        "(x' = -g/(|g| + eps), Adam's small-step limit) (default gradient,sign)")
+    p.add_argument("--adam-a", type=number("--adam-a", float, 0.0, 1e6, lo_open=True),
+                   default=1.0, metavar="A",
+                   help="adam flow: m' = a (g - m), i.e. 1 - beta1 = a eta; in (0, 1e6] "
+                        "(default 1)")
+    p.add_argument("--adam-b", type=number("--adam-b", float, 0.0, 1e6, lo_open=True),
+                   default=1.0, metavar="B",
+                   help="adam and rmsprop flows: v' = b (g^2 - v), i.e. 1 - beta2 = b eta; in "
+                        "(0, 1e6] (default 1)")
+    p.add_argument("--adam-eps", type=number("--adam-eps", float, 0.0, 1.0), default=1e-8,
+                   metavar="EPS",
+                   help="eps of the adam, rmsprop and sign_eps flows, in [0, 1] (> 0 for "
+                        "sign_eps) (default 1e-8)")
+    p.add_argument("--t-max", type=number("--t-max", float, 0.0, 1e12, lo_open=True),
                    default=1e5, help="final time, in (0, 1e12] (default 1e5)")
-    p.add_argument("--points", type=_number("--points", int, 2, 100_000), default=200,
+    p.add_argument("--points", type=number("--points", int, 2, 100_000), default=200,
                    help="number of log-spaced output times over 12 decades (default 200)")
-    p.add_argument("--groups", type=_number("--groups", int, 1), default=5,
+    p.add_argument("--groups", type=number("--groups", int, 1), default=5,
                    help="number of equal-mass frequency groups, 1..c (default 5)")
     p.add_argument("--mode", choices=("full", "reduced"), default="full",
                    help="full: all c^2 weights; reduced: the exact c margins (default full)")
     p.add_argument("--method", choices=METHODS[3:], default="RK45",
                    help="adaptive Runge-Kutta method (default RK45, Dormand-Prince 5(4))")
-    p.add_argument("--rtol", type=_number("--rtol", float, 1e-14, 1.0), default=1e-8,
+    p.add_argument("--rtol", type=number("--rtol", float, 1e-14, 1.0), default=1e-8,
                    help="relative tolerance in [1e-14, 1] (default 1e-8)")
-    p.add_argument("--atol", type=_number("--atol", float, 1e-30, 1.0),
+    p.add_argument("--atol", type=number("--atol", float, 1e-30, 1.0),
                    default=1e-10, help="absolute tolerance in [1e-30, 1] (default 1e-10)")
     p.add_argument("--sign-method", choices=SIGN_METHODS, default="auto",
                    help="how sign flow is integrated: closed (closed form, onehot), sliding "
@@ -141,7 +118,7 @@ def build_parser() -> argparse.ArgumentParser:
                         "trust-region steps, unigram), explicit (the field -sign(g) on the "
                         "Runge-Kutta driver; chatters where g_i = 0); auto: explicit for "
                         "onehot, sliding for unigram (default auto)")
-    p.add_argument("--eps", type=_number("--eps", float, 0.0, 1.0, lo_open=True), default=1e-10,
+    p.add_argument("--eps", type=number("--eps", float, 0.0, 1.0, lo_open=True), default=1e-10,
                    help="report the first time with f - f* <= eps, in (0, 1] (default 1e-10)")
     p.add_argument("--out", type=Path, default=None, metavar="DIR",
                    help="output folder (default linsim-out/flow-c{C}-z{A})")
@@ -150,17 +127,6 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-plot", action="store_true", help="do not write the figure")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     return p
-
-
-def _available_memory() -> int:
-    try:
-        with open("/proc/meminfo") as f:
-            for line in f:
-                if line.startswith("MemAvailable:"):
-                    return int(line.split()[1]) * 1024
-    except OSError:
-        pass
-    return int(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES"))
 
 
 def check_args(args) -> None:
@@ -177,6 +143,9 @@ def check_args(args) -> None:
     if problem == "unigram" and args.mode != "full":
         raise UsageError(f"--mode must be full for --problem unigram (reduced is the one-hot "
                          f"model's margin ODE), got {args.mode!r}")
+    if "sign_eps" in args.flows and not args.adam_eps > 0:
+        raise UsageError(f"--adam-eps must be in (0, 1] for --flows sign_eps, got "
+                         f"{args.adam_eps:g}")
     if args.groups > c:
         raise UsageError(f"--groups must be an integer in [1, {c}] (at most --classes), "
                          f"got {args.groups}")
@@ -186,8 +155,9 @@ def check_args(args) -> None:
         raise UsageError(f"--points x recorded classes must be <= {MAX_OUTPUT_ENTRIES:.0e}; "
                          f"lower --points")
     if args.mode == "full" and problem == "onehot":
-        need = 8 * c * c * get_tableau(args.method).state_vectors
-        avail = _available_memory()
+        states = max(SPECS[f].states for f in args.flows)  # adam carries m and v beside W
+        need = 8 * c * c * states * get_tableau(args.method).state_vectors
+        avail = available_memory()
         if need > 0.8 * avail:
             raise UsageError(
                 f"--mode full needs about {need / 2**30:.1f} GiB for c = {c} "
@@ -197,6 +167,23 @@ def check_args(args) -> None:
         args.out = Path(f"linsim-out/flow-{tag}c{c}-z{args.zipf:g}")
     if args.out.exists() and not args.out.is_dir():
         raise UsageError(f"--out must be a folder, got the file {str(args.out)!r}")
+
+
+def stiffness_note(args) -> str | None:
+    """One line when a flow with memory will need many steps, else None.
+
+    The moments relax at rates ``a`` and ``b`` for the whole run, so an explicit method takes
+    at least about ``t_max max(a, b) / 3.3`` steps (the stability limit of RK45 and DOP853).
+    """
+    rate = max([args.adam_a] * ("adam" in args.flows)
+               + [args.adam_b] * bool({"adam", "rmsprop"} & set(args.flows)), default=0.0)
+    steps = args.t_max * rate / 3.3
+    if steps < 1e4:
+        return None
+    return (f"the moments of the adam/rmsprop flows relax at rate {rate:g}: at least "
+            f"{steps:.2g} steps to --t-max {args.t_max:g} (lower --t-max, --adam-a/--adam-b"
+            + (", or use --mode reduced, exact for these flows)" if args.problem == "onehot"
+               and args.mode == "full" else ")"))
 
 
 def time_to_tol(t: np.ndarray, values: np.ndarray, eps: float) -> float | None:
@@ -226,6 +213,7 @@ def summarize(run, args, seconds: float) -> dict:
     """The ``summary.json`` document."""
     problem = getattr(args, "problem", "onehot")
     eps = getattr(args, "eps", 1e-10)
+    fparams = run.settings.get("flow_params", {})
     flows = {}
     for name, tr in run.traces.items():
         rates = run.rates(name)
@@ -234,6 +222,7 @@ def summarize(run, args, seconds: float) -> dict:
         else:
             t_tol, how = time_to_tol(run.t, tr.overall, eps), "interpolated"
         flows[name] = {
+            "params": dict(zip(SPECS[name].params, fparams.get(name, ()), strict=True)),
             "max_rel_err": run.max_rel_err(name),
             "rate": {k: rates[0][k] for k in ("name", "measured", "predicted")},
             "rates": rates,
@@ -250,7 +239,9 @@ def summarize(run, args, seconds: float) -> dict:
             if "events" in tr.stats:
                 flows[name]["events"] = tr.stats["events"]
     return {
-        "claims": CLAIMS_BY_PROBLEM[problem],
+        "claims": CLAIMS_BY_PROBLEM[problem] + sorted(
+            {r["claim"] for f in flows.values() for r in f["rates"] if r["claim"]}
+            - set(CLAIMS_BY_PROBLEM[problem])),
         "problem": problem,
         "eps": eps,
         "sign_method": getattr(args, "sign_method", SIGN_AUTO["onehot"]),
@@ -335,7 +326,7 @@ def _tables(run, summary: dict) -> str:
             lines.append(f"{t[i]:9.3g} {row} {tr.overall[i]:11.4e}")
         for r in fs["rates"]:
             lines.append(f"  {r['name']:<30} measured {_g(r['measured']):<12} predicted "
-                         f"{_g(r['predicted']):<10} [{r['claim']}]")
+                         f"{_g(r['predicted']):<10}" + (f" [{r['claim']}]" if r["claim"] else ""))
         err = fs["max_rel_err"]
         lines.append("  max rel. error vs closed form: "
                      + ("(no closed form)" if err is None else f"{err:.3e}"))
@@ -359,6 +350,9 @@ def main(argv: list[str] | None = None) -> int:
     except UsageError as e:
         print(f"{PROG}: error: {e}", file=sys.stderr)
         return 2
+    note = stiffness_note(args)
+    if note:
+        print(f"{PROG}: note: {note}", file=sys.stderr)
     start = time.perf_counter()
     try:
         run = _run(args)
@@ -385,7 +379,8 @@ def _run(args):
         return run_unigram(UnigramModel(args.classes, args.zipf), args.flows, t_max=args.t_max,
                            points=args.points, groups=args.groups, method=args.method,
                            rtol=args.rtol, atol=args.atol, eps=args.eps,
-                           sign_method=args.sign_method, progress=not args.quiet)
+                           sign_method=args.sign_method, progress=not args.quiet,
+                           flow_params=flow_params(args))
     from .experiments.k24 import run_onehot
     from .problems.softmax import OneHotModel
 
@@ -394,7 +389,7 @@ def _run(args):
     flows = tuple(f for f in args.flows if not (closed and f == "sign"))
     run = run_onehot(model, flows, t_max=args.t_max, points=args.points, groups=args.groups,
                      method=args.method, rtol=args.rtol, atol=args.atol,
-                     progress=not args.quiet)
+                     progress=not args.quiet, flow_params=flow_params(args))
     if closed:
         _closed_sign_trace(run, model)
         run.traces = {f: run.traces[f] for f in args.flows}

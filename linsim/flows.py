@@ -13,7 +13,33 @@ sign_tanh    ``-tanh(g / eps)``                      smoothed sign ("Integrating
 sign_sqrt    ``-g / sqrt(g^2 + eps^2)``              smoothed sign
 clip_global  ``-min(1, tau / ||g||_2) g``            clipped flow (Z20 GClip in continuous time)
 clip_coord   ``-clip(g, -tau, tau)``                 clipped flow (Z20 CClip in continuous time)
+sign_eps     ``-g / (|g| + eps)``                    adam.small-step (Adam as ``eta -> 0``)
+adam         ``-mhat / (eps + sqrt(vhat))``,         adam.ode (Barakat-Bianchi), state
+             ``m' = a(g - m)``, ``v' = b(g^2 - v)``  ``[x, m, v]``
+rmsprop      ``-g / (eps + sqrt(vhat))``,            the m-free Adam ODE, state ``[x, v]``
+             ``v' = b(g^2 - v)``
 ============ ======================================= ===========================================
+
+**Flows with memory** (adam, rmsprop) carry moment estimates beside the position: their state is
+``[x, m, v]`` (adam) or ``[x, v]`` (rmsprop), ``n`` entries each, and starts with ``m = v = 0``
+(:func:`initial_state`). A problem's right-hand side never sees that layout: it computes the
+gradient of the first ``n`` entries into the first ``n`` entries of ``dy`` and calls
+:func:`transform`/:func:`finish` (or :func:`apply_flow`) as for any flow; :func:`finish` then
+writes the moments' derivatives. Output and event functions read the first ``n`` entries only.
+The driver sees one vector of ``states * n`` entries: nothing in it knows about moments.
+
+The clock of the bias correction is the integration time: ``mhat = m / (1 - e^(-a t))`` and
+``vhat = v / (1 - e^(-b t))`` are the averages of ``g`` and ``g^2`` over the past, weighted by
+``a e^(-a (t - s))`` and normalized to total weight 1, since the start ``t = 0`` (integrate
+from 0). At ``t = 0`` the ODE is singular (``0/0``); the averages tend to their current
+values, so the field uses the limits ``mhat = g``, ``vhat = g^2`` there: the start velocity is
+``-g/(eps + |g|)``, the velocity of the first step of discrete Adam. For ``t > 0``,
+``1 - e^(-a t)`` is evaluated as ``-expm1(-a t)``, accurate for every ``t > 0``; ``m`` is
+then ``O(t)`` and the ratio is exact to rounding, so the first Runge-Kutta stages see the
+smooth solution (``mhat`` is a smooth function of ``t`` down to 0). A coordinate whose
+gradient has been exactly 0 since the start (``vhat = 0``, ``eps = 0``) does not move.
+``v`` holds squared gradients: below about ``1e-154`` they underflow, and with ``eps = 0`` the
+velocity is then no longer the scale-free ``mhat/sqrt(vhat)`` (double precision's limit).
 
 Every field's parameter vector ``p`` starts with a header of :data:`HEADER` floats:
 ``p[0]`` is the flow code, ``p[1:HEADER]`` the flow's own parameters (``eps`` or ``tau`` in
@@ -47,6 +73,7 @@ from numba import njit
 
 GRADIENT, SIGN, NORMALIZED = 0, 1, 2
 SIGN_TANH, SIGN_SQRT, CLIP_GLOBAL, CLIP_COORD = 3, 4, 5, 6
+SIGN_EPS, ADAM, RMSPROP = 7, 8, 9
 #: Flow names accepted on the command line, and their codes (the parameter-free flows).
 FLOWS: dict[str, int] = {"gradient": GRADIENT, "sign": SIGN, "normalized": NORMALIZED}
 #: Number of leading entries of ``p`` that belong to the flow.
@@ -59,12 +86,16 @@ class FlowSpec:
 
     ``kinks`` is ``"none"``, ``"global"`` (one surface, ``||g|| = tau``) or ``"coordinate"``
     (``|g_i| = tau`` for every ``i``): where the velocity is not smooth in ``g``.
+    ``states`` is the number of ``n``-vectors in the state (1: the position only; 2 or 3 for
+    the flows with memory). Parameters named in ``zero_ok`` may be 0 (the others must be > 0).
     """
 
     name: str
     code: int
     params: tuple[str, ...] = ()
     kinks: str = "none"
+    states: int = 1
+    zero_ok: tuple[str, ...] = ()
 
 
 #: Every flow, by name.
@@ -76,24 +107,61 @@ SPECS: dict[str, FlowSpec] = {s.name: s for s in (
     FlowSpec("sign_sqrt", SIGN_SQRT, ("eps",)),
     FlowSpec("clip_global", CLIP_GLOBAL, ("tau",), "global"),
     FlowSpec("clip_coord", CLIP_COORD, ("tau",), "coordinate"),
+    FlowSpec("sign_eps", SIGN_EPS, ("eps",)),
+    FlowSpec("adam", ADAM, ("a", "b", "eps"), states=3, zero_ok=("eps",)),
+    FlowSpec("rmsprop", RMSPROP, ("b", "eps"), states=2, zero_ok=("eps",)),
 )}
+
+
+def _spec(flow: str) -> FlowSpec:
+    spec = SPECS.get(flow)
+    if spec is None:
+        raise ValueError(f"flow must be one of {', '.join(SPECS)}, got {flow!r}")
+    return spec
+
+
+def check_params(flow: str, flow_params=()) -> np.ndarray:
+    """The parameters of ``flow`` as a float array, checked: one per name in
+    :data:`SPECS`, finite, > 0 (>= 0 where the spec allows 0)."""
+    spec = _spec(flow)
+    fp = np.atleast_1d(np.asarray(flow_params, float))
+    if fp.size != len(spec.params):
+        want = ", ".join(spec.params) if spec.params else "no parameters"
+        raise ValueError(f"flow {flow} takes {want}, got {list(fp)!r}")
+    for name, v in zip(spec.params, fp, strict=True):
+        ok = np.isfinite(v) and (v >= 0 if name in spec.zero_ok else v > 0)
+        if not ok:
+            rng = ">= 0" if name in spec.zero_ok else "> 0"
+            raise ValueError(f"flow {flow}: {name} must be finite and {rng}, got {v!r}")
+    return fp
+
+
+def state_count(flow: str) -> int:
+    """Number of ``n``-vectors in the state of ``flow``: 1, or 2-3 for flows with memory."""
+    return _spec(flow).states
+
+
+def initial_state(flow: str, x0) -> np.ndarray:
+    """The integrated state at ``t = 0`` for the position ``x0``: ``x0`` followed by zero
+    moments for the flows with memory (``[x0, 0, 0]`` for adam)."""
+    x0 = np.ascontiguousarray(x0, dtype=np.float64).ravel()
+    k = state_count(flow)
+    return x0.copy() if k == 1 else np.concatenate([x0, np.zeros((k - 1) * x0.size)])
+
+
+def position(flow: str, y) -> np.ndarray:
+    """The position part ``x`` of states ``y`` (last axis), without the moments."""
+    y = np.asarray(y)
+    return y[..., : y.shape[-1] // state_count(flow)]
 
 
 def pack(flow: str, problem_params: np.ndarray, flow_params=()) -> np.ndarray:
     """Parameter vector ``[flow code, flow params (padded), problem params]`` for a field.
 
-    Flows with parameters (:data:`SPECS`) need them all, finite and > 0.
+    Flows with parameters (:data:`SPECS`) need them all (:func:`check_params`).
     """
-    spec = SPECS.get(flow)
-    if spec is None:
-        raise ValueError(f"flow must be one of {', '.join(SPECS)}, got {flow!r}")
-    fp = np.atleast_1d(np.asarray(flow_params, float))
-    if spec.params:
-        if fp.size != len(spec.params) or not np.all(np.isfinite(fp) & (fp > 0)):
-            raise ValueError(f"flow {flow} needs {', '.join(spec.params)} finite and > 0, got "
-                             f"{list(fp)!r}")
-    elif fp.size > HEADER - 1:
-        raise ValueError(f"at most {HEADER - 1} flow parameters, got {fp.size}")
+    spec = _spec(flow)
+    fp = check_params(flow, flow_params)
     head = np.zeros(HEADER)
     head[0] = spec.code
     head[1 : 1 + fp.size] = fp
@@ -122,7 +190,8 @@ def transform(p, g):
 
     Returns ``sum(g^2)`` of the slice for the flows that need the norm (normalized, clip_global;
     0 otherwise). Problems whose gradient is computed in blocks call it per block while the
-    block is in cache, then :func:`finish` once.
+    block is in cache, then :func:`finish` once. The flows with memory leave ``g`` as it is:
+    :func:`finish` needs the moments.
     """
     code = int(p[0])
     n = g.size
@@ -150,6 +219,12 @@ def transform(p, g):
         tau = p[1]
         for i in range(n):
             g[i] = -min(max(g[i], -tau), tau)
+    elif code == SIGN_EPS:
+        eps = p[1]
+        for i in range(n):
+            g[i] = -g[i] / (abs(g[i]) + eps)
+    elif code == ADAM or code == RMSPROP:
+        pass
     else:
         for i in range(n):
             g[i] = np.nan
@@ -173,10 +248,50 @@ def _norm(dy, sumsq):
 
 
 @njit(cache=True)
-def finish(p, dy, sumsq):
-    """Global part of the flow, from ``sumsq`` of :func:`transform`: the normalized flow divides
-    by ``||g||``, the globally clipped flow scales by ``min(1, tau / ||g||)``."""
+def _moments(t, p, y, dy):
+    """The flows with memory: ``dy[:n]`` holds ``g``; write the velocity and ``m'``, ``v'``.
+
+    See the module docstring for the bias correction and the start ``t = 0``.
+    """
     code = int(p[0])
+    if code == ADAM:
+        k, a, b, eps = 3, p[1], p[2], p[3]
+    else:
+        k, a, b, eps = 2, 0.0, p[1], p[2]
+    n = dy.size // k
+    vo = (k - 1) * n
+    start = not t > 0.0
+    ca = 1.0 if start else -math.expm1(-a * t)
+    cb = 1.0 if start else -math.expm1(-b * t)
+    ia = 1.0 / ca if code == ADAM and not start else 0.0
+    ib = 1.0 / cb
+    for i in range(n):
+        g = dy[i]
+        v = y[vo + i]
+        dy[vo + i] = b * (g * g - v)
+        vh = g * g if start else max(v, 0.0) * ib
+        mh = g
+        if code == ADAM:
+            m = y[n + i]
+            dy[n + i] = a * (g - m)
+            if not start:
+                mh = m * ia
+        den = eps + math.sqrt(vh)
+        dy[i] = -mh / den if den > 0.0 else 0.0
+
+
+@njit(cache=True)
+def finish(t, p, y, dy, sumsq):
+    """Global part of the flow, from ``sumsq`` of :func:`transform`: the normalized flow divides
+    by ``||g||``, the globally clipped flow scales by ``min(1, tau / ||g||)``, the flows with
+    memory turn ``g`` (in ``dy[:n]``) into the velocity and the moments' derivatives.
+
+    ``t`` and the state ``y`` matter to the flows with memory only.
+    """
+    code = int(p[0])
+    if code == ADAM or code == RMSPROP:
+        _moments(t, p, y, dy)
+        return
     if code != NORMALIZED and code != CLIP_GLOBAL:
         return
     norm = _norm(dy, sumsq)
@@ -203,10 +318,19 @@ def finish(p, dy, sumsq):
         dy[i] *= inv
 
 
+@njit(cache=True, inline="always")
+def states(p):
+    """Number of ``n``-vectors in the state of the flow coded in ``p[0]``."""
+    code = int(p[0])
+    return 3 if code == ADAM else (2 if code == RMSPROP else 1)
+
+
 @njit(cache=True)
-def apply_flow(p, dy):
-    """Turn the gradient held in ``dy`` into the flow's velocity, in place."""
-    finish(p, dy, transform(p, dy))
+def apply_flow(t, p, y, dy):
+    """Turn the gradient held in ``dy[:n]`` into the flow's velocity (and the moments'
+    derivatives), in place; ``n = dy.size / states``."""
+    n = dy.size // states(p)
+    finish(t, p, y, dy, transform(p, dy[:n]))
 
 
 @njit(cache=True)

@@ -28,7 +28,7 @@ from pathlib import Path
 import numpy as np
 
 from . import io
-from .flow import UsageError, _number, _Parser
+from .cli import Parser, UsageError, names, number
 
 PROG = "python -m linsim.heavytail"
 Z20_STUDIES = ("sgd-fails", "clip-rate", "nonconvex", "tent", "coordinate")
@@ -50,45 +50,31 @@ def _alphas(text: str) -> tuple[float, ...]:
     return vals
 
 
-def _studies(choices):
-    def parse(text: str) -> tuple[str, ...]:
-        names = tuple(s.strip() for s in text.split(","))
-        if text.strip() == "all":
-            return tuple(choices)
-        bad = [n for n in names if n not in choices]
-        if bad or len(set(names)) != len(names):
-            raise argparse.ArgumentTypeError(
-                f"--study must be 'all' or a comma list of distinct names from "
-                f"{','.join(choices)}, got {text!r}")
-        return names
-
-    return parse
-
-
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser (also used for ``--help``)."""
-    p = _Parser(prog=PROG, description="Heavy-tailed gradient noise and clipping (Z20) and "
+    p = Parser(prog=PROG, description="Heavy-tailed gradient noise and clipping (Z20) and "
                                        "directional sharpness (PL23), measured by simulation.",
                 epilog="Examples: python -m linsim.heavytail z20 --study clip-rate --alpha 1.5; "
                        "python -m linsim.heavytail pl23 --quick")
     sub = p.add_subparsers(dest="paper", required=True, metavar="{z20,pl23}",
-                           parser_class=_Parser)
+                           parser_class=Parser)
     z = sub.add_parser("z20", help="Z20 studies: SGD vs clipping under heavy-tailed noise")
-    z.add_argument("--study", type=_studies(Z20_STUDIES), default=Z20_STUDIES,
+    z.add_argument("--study", type=names("--study", Z20_STUDIES, all_ok=True), default=Z20_STUDIES,
                    help=f"'all' (default) or a comma list of {','.join(Z20_STUDIES)}")
     z.add_argument("--alpha", type=_alphas, default=None, metavar="A[,A..]",
                    help="tail indices in (1, 2); clip-rate uses all (default 1.2,1.5,1.8), "
                         "the other studies the first (default 1.5)")
-    z.add_argument("--runs", type=_number("--runs", int, 1, 10_000_000), default=None,
+    z.add_argument("--runs", type=number("--runs", int, 1, 10_000_000), default=None,
                    help="independent runs, an integer in [1, 1e7] (default: the study's)")
-    z.add_argument("--steps", type=_number("--steps", int, 10, 100_000_000), default=None,
+    z.add_argument("--steps", type=number("--steps", int, 10, 100_000_000), default=None,
                    help="steps per run (nonconvex: the largest horizon), an integer in "
                         "[10, 1e8] (default: the study's)")
     s = sub.add_parser("pl23", help="PL23 studies: directional sharpness and clipped GD")
-    s.add_argument("--study", type=_studies(PL23_STUDIES), default=PL23_STUDIES,
+    s.add_argument("--study", type=names("--study", PL23_STUDIES, all_ok=True),
+                   default=PL23_STUDIES,
                    help=f"'all' (default) or a comma list of {','.join(PL23_STUDIES)}")
     for q in (z, s):
-        q.add_argument("--seed", type=_number("--seed", int, 0, 2**63 - 1), default=0,
+        q.add_argument("--seed", type=number("--seed", int, 0, 2**63 - 1), default=0,
                        help="random seed, an integer in [0, 2^63) (default 0)")
         q.add_argument("--quick", action="store_true",
                        help="the small settings of python -m linsim.verify --quick")

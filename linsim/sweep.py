@@ -78,7 +78,7 @@ from typing import Any
 import numpy as np
 
 from . import io
-from .flow import UsageError, _available_memory, _number, _Parser
+from .cli import Parser, UsageError, available_memory, number
 from .integrate import IntegrationError
 
 PROG = "python -m linsim.sweep"
@@ -134,7 +134,8 @@ class ProblemRunner:
     help: dict[str, str] = field(default_factory=dict)
 
 
-_ONEHOT_PARAMS = ("classes", "zipf", "mode", "t_max", "points", "groups", "method", "rtol", "atol")
+_ONEHOT_PARAMS = ("classes", "zipf", "mode", "t_max", "points", "groups", "method", "rtol", "atol",
+                  "adam_a", "adam_b", "adam_eps")
 
 
 def _onehot_args(raw: dict[str, Any], flows: list[str] | tuple[str, ...] | None,
@@ -162,14 +163,14 @@ def _onehot_run(params: dict, flow_name: str) -> dict:
     """One one-hot cell: :func:`linsim.experiments.k24.run_onehot` for one flow, summarized by
     ``python -m linsim.flow``'s own :func:`linsim.flow.summarize` (as in its summary.json)."""
     from .experiments.k24 import run_onehot
-    from .flow import summarize
+    from .flow import flow_params, summarize
     from .problems.softmax import OneHotModel
 
     args = _onehot_args(params, (flow_name,), Path("."))
     model = OneHotModel(params["classes"], params["zipf"], params["mode"])
     run = run_onehot(model, (flow_name,), t_max=params["t_max"], points=params["points"],
                      groups=params["groups"], method=params["method"], rtol=params["rtol"],
-                     atol=params["atol"])
+                     atol=params["atol"], flow_params=flow_params(args))
     s = summarize(run, args, 0.0)["flows"][flow_name]
     return {"rate_name": s["rate"]["name"], "rate_measured": s["rate"]["measured"],
             "rate_predicted": s["rate"]["predicted"], "max_rel_err": s["max_rel_err"],
@@ -302,7 +303,7 @@ def check_memory(cells: list[Cell], workers: int) -> None:
     """Refuse a sweep whose ``workers`` largest cells, running at once, would not fit."""
     need = sorted((PROBLEMS[c.problem].memory_bytes(c.params) for c in cells), reverse=True)
     together = sum(need[:max(1, workers)])
-    avail = _available_memory()
+    avail = available_memory()
     if together > MEMORY_FRACTION * avail and workers > 1:
         raise UsageError(
             f"--workers {workers}: the largest cells need about {together / 2**30:.1f} GiB "
@@ -660,7 +661,7 @@ def _all_params() -> dict[str, str]:
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser (also used for ``--help``)."""
-    p = _Parser(
+    p = Parser(
         prog=PROG,
         description="Run a grid of (problem, parameters, flows) configurations on local "
                     "processes or Dask, resumably, into one tidy table. Every problem "
@@ -683,7 +684,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", type=Path, default=Path("linsim-out/sweep"), metavar="DIR",
                    help="output folder; cells already in DIR/cells are skipped "
                         "(default linsim-out/sweep)")
-    p.add_argument("--workers", type=_number("--workers", int, 1, 1024),
+    p.add_argument("--workers", type=number("--workers", int, 1, 1024),
                    default=os.cpu_count() or 1,
                    help="local processes, or LocalCluster workers with --dask; 1 runs in "
                         "this process (default: the number of CPUs)")

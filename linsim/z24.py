@@ -27,41 +27,26 @@ from pathlib import Path
 import numpy as np
 
 from . import io
-from .flow import UsageError, _number, _Parser
+from .cli import Parser, UsageError, names, number
 
 PROG = "python -m linsim.z24"
 QUICK_CASES = (3, 4)
 QUICK_METHODS = ("gd", "adam01")
 
 
-def _distinct_list(option: str, allowed: tuple[str, ...]):
-    """An argparse type: a comma list of distinct names from ``allowed``, naming ``option``."""
-
-    def parse(text: str) -> tuple[str, ...]:
-        names = tuple(s.strip() for s in text.split(","))
-        if not text.strip() or any(n not in allowed for n in names) or len(set(names)) < len(
-                names):
-            raise argparse.ArgumentTypeError(
-                f"{option} must be a comma list of distinct names from {','.join(allowed)}, "
-                f"got {text!r}")
-        return names
-
-    return parse
-
-
 def _cases(text: str) -> tuple[int, ...]:
-    return tuple(int(c) for c in _distinct_list("--cases", ("1", "2", "3", "4"))(text))
+    return tuple(int(c) for c in names("--cases", ("1", "2", "3", "4"))(text))
 
 
 def _methods(text: str) -> tuple[str, ...]:
     from .experiments.z24 import METHODS
 
-    return _distinct_list("--methods", tuple(METHODS))(text)
+    return names("--methods", tuple(METHODS))(text)
 
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser (also used for ``--help``)."""
-    p = _Parser(
+    p = Parser(
         prog=PROG,
         description="Iterations to a relative loss tolerance for GD, heavy ball, Adam, RMSProp, "
                     "sign descent, normalized GD and oracle per-block GD on the Z24 "
@@ -74,12 +59,12 @@ def build_parser() -> argparse.ArgumentParser:
                    help="comma list of methods (default all; --quick: gd,adam01); names: "
                         "gd, heavy_ball, adam01, adam, rmsprop, sign, sign-geometric, "
                         "normalized, block_gd")
-    p.add_argument("--seeds", type=_number("--seeds", int, 1, 1000), default=5, metavar="N",
+    p.add_argument("--seeds", type=number("--seeds", int, 1, 1000), default=5, metavar="N",
                    help="number of seeds 0..N-1 (rotations and w*), an integer in [1, 1000] "
                         "(default 5)")
-    p.add_argument("--tol", type=_number("--tol", float, 0.0, 0.5, lo_open=True), default=1e-6,
+    p.add_argument("--tol", type=number("--tol", float, 0.0, 0.5, lo_open=True), default=1e-6,
                    help="relative loss tolerance, in (0, 0.5] (default 1e-6)")
-    p.add_argument("--max-iter", type=_number("--max-iter", int, 1, 10_000_000),
+    p.add_argument("--max-iter", type=number("--max-iter", int, 1, 10_000_000),
                    default=100_000, help="iteration budget per run, an integer in [1, 1e7] "
                                          "(default 100000)")
     p.add_argument("--quick", action="store_true",

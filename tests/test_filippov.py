@@ -239,7 +239,7 @@ def test_clip_transforms_and_kinks(seed, tau, n):
         dy = g.copy()
         from linsim.flows import finish
 
-        finish(p, dy, transform(p, dy))
+        finish(0.0, p, g, dy, transform(p, dy))
         np.testing.assert_allclose(dy, want, rtol=1e-14, atol=1e-300)
         out = np.zeros(len(kinks))
         kink_values(p, g, out)

@@ -95,3 +95,120 @@ def test_group_ranks_and_lm_vocab_figure():
     np.testing.assert_array_equal(axes[0].get_lines()[3].get_ydata(),
                                   run.traces["gradient"].groups[:, 3])
     assert "c = 300" in fig._suptitle.get_text()
+
+
+# ------------------------------------------------------------------ the fast kernels at scale
+
+
+def test_libm_free_log1p_and_expm1():
+    """log1p_pos and expm1_pos (vectorizable, no libm) agree with libm to 2 ulps."""
+    import math
+
+    from numba import njit
+
+    from linsim.problems.softmax import expm1_pos, log1p_pos
+
+    @njit(error_model="numpy")
+    def both(x, a, b):
+        for i in range(x.size):
+            a[i] = log1p_pos(x[i])
+            b[i] = expm1_pos(min(x[i], 709.0))
+
+    rng = np.random.default_rng(11)
+    x = np.concatenate([10 ** rng.uniform(-320, 2.85, 200_000), rng.uniform(0, 3, 100_000),
+                        [0.0, 5e-324, 1e-300, 0.5, 1.0, 2.0, 709.0]])
+    a, b = np.empty_like(x), np.empty_like(x)
+    both(x, a, b)
+    ref_a = np.array([math.log1p(v) for v in x])
+    ref_b = np.array([math.expm1(min(v, 709.0)) for v in x])
+    assert a[-7] == 0.0 and b[-7] == 0.0 and a[-6] == 5e-324  # x = 0 and the least x
+    for got, ref in ((a, ref_a), (b, ref_b)):
+        m = ref > 0
+        ulps = np.abs(got[m] - ref[m]) / np.spacing(ref[m])
+        assert ulps.max() <= 2.0, ulps.max()
+
+
+@pytest.mark.parametrize("c,groups,shuffle", [(2, 1, False), (7, 3, True), (1537, 4, False),
+                                              (3000, 5, True)])
+def test_margin_summary_matches_libm(c, groups, shuffle):
+    """The blocked, vectorized reduced-mode output agrees with per-class libm losses and
+    :func:`summarize`, labels contiguous or not, c not a multiple of the block; negative
+    margins take the libm path itself (same bits)."""
+    import math
+
+    from linsim.experiments.k24 import recorded_classes
+    from linsim.problems.softmax import margin_summary, summarize
+
+    model = OneHotModel(c, 1.1, "reduced")
+    labels = zipf.equal_mass_groups(model.pi, groups)
+    if shuffle:
+        labels = np.random.default_rng(c).permutation(labels)
+    sel = recorded_classes(c, 40)
+    p = model.params("gradient", labels, sel)
+    rng = np.random.default_rng(c + 1)
+    for u in (np.zeros(c), np.abs(rng.standard_normal(c)) * 20, np.linspace(0.0, 700.0, c)):
+        out, ref = np.empty(1 + groups + sel.size), np.empty(1 + groups + sel.size)
+        margin_summary(0.0, u, p, out)
+        summarize(np.array([math.log1p((c - 1.0) * math.exp(-v)) for v in u]), p, ref)
+        np.testing.assert_allclose(out, ref, rtol=1e-14, atol=0)
+    u[c // 2] = -1.0
+    margin_summary(0.0, u, p, out)
+    summarize(np.array([math.log1p((c - 1.0) * math.exp(-v)) for v in u]), p, ref)
+    assert out.tobytes() == ref.tobytes()
+
+
+@pytest.mark.parametrize("c", [2, 1000, 50257])
+def test_gf_sweep_matches_zipf(c):
+    """The compiled closed-form sweep: overall and group sums of K24.gf-closed-form as
+    zipf.gf_loss gives them (1e-13), and the derivative as a central difference."""
+    import math
+
+    from linsim.experiments.k24 import _gf_sweep, gf_overall
+
+    pi = zipf.zipf_frequencies(c, 1.1)
+    labels = zipf.equal_mass_groups(pi, min(5, c))
+    lab = labels.astype(np.int64)
+    for t in (0.0, 1e-9, 0.3, 1e3, 1e7, 1e12, 1e299, 1e305):
+        ref = zipf.gf_loss(t, pi, c)
+        sums = np.zeros(labels.max() + 1)
+        overall, deriv = _gf_sweep(t, pi, float(c), lab, sums)
+        assert overall == pytest.approx(math.fsum(pi * ref), rel=1e-13)
+        for g in range(sums.size):
+            m = labels == g
+            assert sums[g] == pytest.approx(math.fsum(pi[m] * ref[m]), rel=1e-13)
+        if 0.1 < t < 1e290:  # (a central difference loses digits at tiny t)
+            h = 1e-5 * t
+            fd = (gf_overall(pi, c, t + h)[0] - gf_overall(pi, c, t - h)[0]) / (2 * h)
+            assert deriv == pytest.approx(fd, rel=1e-5)
+
+
+def test_closed_group_means_and_nf_root():
+    """closed_group_means (compiled) equals the NumPy closed form; gf_time_at_overall finds the
+    time of a given overall loss as brentq does on zipf.gf_loss."""
+    from scipy.optimize import brentq
+
+    from linsim.experiments.k24 import gf_time_at_overall
+
+    c = 2000
+    model = OneHotModel(c, 1.05, "reduced")
+    labels = zipf.equal_mass_groups(model.pi, 5)
+    t = np.logspace(-6, 8, 30)
+    got = closed_group_means(model, "gradient", t, labels, 5)
+    ref = zipf.group_means(zipf.gf_loss(t[:, None], model.pi[None, :], c), model.pi, labels, 5)
+    np.testing.assert_allclose(got, ref, rtol=1e-13)
+    got = closed_group_means(model, "sign", t, labels, 5)
+    ref = zipf.group_means(model.closed_form("sign", t), model.pi, labels, 5)
+    np.testing.assert_allclose(got, ref, rtol=1e-14)
+    for level in (7.5, 3.0, 0.1, 1e-4, 1e-9):
+        def f(s, level=level):
+            return float(model.pi @ zipf.gf_loss(s, model.pi, c)) - level
+
+        hi = 1.0
+        while f(hi) > 0:
+            hi *= 4.0
+        want = brentq(f, 0.0, hi, xtol=1e-300, rtol=1e-15)
+        for guess in (1.0, 1e-8, 1e12, want * 1.01):
+            assert gf_time_at_overall(model.pi, c, level, guess) == pytest.approx(want,
+                                                                                  rel=1e-13)
+    with pytest.raises(ValueError, match="level"):
+        gf_time_at_overall(model.pi, c, 10.0)

@@ -161,7 +161,7 @@ def test_normalized_configuration_has_one_id():
     (["--classes", "10,1.5"], "--classes must be an integer >= 2, got '1.5'"),
     (["--zipf", "1,nan"], "--zipf must be a finite number >= 0, got 'nan'"),
     (["--zipf", "inf"], "--zipf must be a finite number >= 0, got 'inf'"),
-    (["--flows", "gradient,adam"], "--flows must be a comma list of distinct names"),
+    (["--flows", "gradient,bogus"], "--flows must be a comma list of distinct names"),
     (["--mode", "reduced,half"], "argument --mode: invalid choice: 'half'"),
     (["--classes", "4"], "--groups must be an integer in [1, 4]"),
     (["--classes", "100000", "--mode", "full"], "--mode full needs about"),

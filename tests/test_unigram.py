@@ -316,4 +316,4 @@ def test_flow_specs_and_pack_validation():
         with pytest.raises(ValueError, match="finite and > 0"):
             pack(flow, np.zeros(3), (-1.0,))
     with pytest.raises(ValueError, match="flow must be one of"):
-        pack("adam", np.zeros(3))
+        pack("bogus", np.zeros(3))

@@ -7,20 +7,152 @@ K24.gf-rate, K24.sf-closed-form, K24.nf-reparam.
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
-from scipy.optimize import brentq
+from numba import njit
 
 from .. import rates
+from ..flows import initial_state
 from ..integrate import Solution, get_tableau, solve
 from ..problems import zipf
-from ..problems.softmax import OneHotModel
+from ..problems.softmax import OneHotModel, _sum_block, expm1_pos, log1p_pos
 
 #: Above this many classes only a log-spaced subset of classes is recorded per class.
 MAX_RECORDED_CLASSES = 20_000
 #: Closed-form losses below this are not compared: the underflowing tail of double precision.
 COMPARE_FLOOR = 1e-250
+#: Error norm of :func:`run_onehot`'s step-size control per mode (``norm=`` of
+#: :func:`linsim.integrate.solve`).
+NORM_DEFAULT = {"full": "rms", "reduced": "rms"}
+
+
+# --------------------------------------------------------------------------------------------
+# Compiled gradient-flow closed form (K24.gf-closed-form) for sums over every class
+#
+# The algorithm of :func:`linsim.problems.zipf.gf_margin` and :func:`~.zipf.gf_loss`:
+# safeguarded Halley on expm1(u) + (c-1) u = c pi t from the upper bound min(s/c, log1p(s)) of
+# the root, and the same loss formula. :func:`_gf_sweep` runs it on blocks of classes with a
+# fixed number of Halley steps (zipf measured at most 4 sweeps to convergence for c <= 1e9, the
+# last one a step below 5e-10 u; after it the error is far below an ulp) and libm-free exp/log
+# (linsim.problems.softmax), so that the loops vectorize: about 10x faster than zipf's NumPy
+# form, and within a few ulps of it (the loss is that sensitive to the last bit of u:
+# tests/test_scale.py). Used where sums over 10^5 to 10^6 classes are needed many times:
+# closed_group_means, nf_deviation. :func:`_gf_margin_loss` is the scalar form (zipf's
+# stopping rule), used for c pi t > 1e300.
+
+_STEP_TOL, _TINY_STEP, _MAX_ITER, _BIG_RHS = 5e-10, 2e-323, 40, 1e300
+#: Halley steps of the vectorized sweep, and its block of classes.
+_GF_STEPS, _GF_BLOCK = 4, 256
+
+
+@njit(cache=True, error_model="numpy")
+def _gf_margin_loss(s, log_s, c, u_start):
+    """Gradient-flow margin ``u`` and loss ``l`` of one class with ``s = c pi t``.
+
+    ``u_start`` is an upper bound of the root or ``inf`` (then ``min(s/c, log1p(s))``, the bound
+    of zipf); ``log_s = log(c pi t)`` is used only for ``s > 1e300``. Returns ``(u, l, x)``
+    with ``x = (c-1) e^-u`` (``l = log1p(x)``).
+    """
+    cm1 = c - 1.0
+    if s <= 0.0:
+        return 0.0, math.log1p(cm1), cm1
+    if s > _BIG_RHS:
+        u = log_s
+        if math.isfinite(u):
+            for _ in range(2):
+                u = log_s - math.log1p((cm1 * u - 1.0) * math.exp(-u))
+        x = math.exp(math.log(cm1) - u)
+        return u, math.log1p(x), x
+    u = min(s / c, math.log1p(s), u_start)
+    for _ in range(_MAX_ITER):
+        em = math.expm1(u)
+        fp = em + (1.0 + cm1)
+        du = (em + cm1 * u - s) / fp
+        corr = 1.0 - 0.5 * du * (em + 1.0) / fp
+        if corr > 0.5:
+            du = du / corr
+        u -= du
+        if not abs(du) > max(_STEP_TOL * u, _TINY_STEP):
+            break
+    u = max(u, 0.0)
+    if cm1 * u <= 0.5 * (1.0 + s):
+        e_u = 1.0 + s - cm1 * u
+    else:
+        e_u = math.exp(u)
+    x = cm1 / e_u
+    return u, math.log1p(x), x
+
+
+@njit(cache=True, error_model="numpy")
+def _gf_sweep(t, pi, c, labels, sums):
+    """Sum ``pi_k l_k(t)`` over every class, and per group into ``sums[labels[k]]`` (added to;
+    ``labels`` int64, empty for no groups, then ``sums`` is not touched).
+
+    Returns ``(overall, d overall / dt)`` with ``dl_k/dt = -c pi_k x^2 / ((c-1)(1+x)^2)``,
+    ``x = (c-1) e^-u_k``. Blocks of :data:`_GF_BLOCK` classes, :data:`_GF_STEPS` Halley steps
+    each; block sums with four accumulators, in class order (a fixed order: reproducible).
+    """
+    B = _GF_BLOCK
+    cm1 = c - 1.0
+    log_c = math.log(c)
+    log_t = math.log(t) if t > 0.0 else -math.inf
+    n = pi.size
+    grouped = labels.size > 0
+    sb = np.empty(B)
+    ub = np.empty(B)
+    wl = np.empty(B)
+    wd = np.empty(B)
+    overall = 0.0
+    deriv = 0.0
+    for i0 in range(0, n, B):
+        L = min(B, n - i0)
+        pb = pi[i0 : i0 + L]
+        big = 0
+        for i in range(L):
+            si = (c * pb[i]) * t
+            big += si > _BIG_RHS
+            si = min(si, _BIG_RHS)  # c pi t > 1e300 is redone below
+            sb[i] = si
+            ub[i] = min(si / c, log1p_pos(si))
+        for _ in range(_GF_STEPS):
+            for i in range(L):
+                u = ub[i]
+                em = expm1_pos(u)
+                inv = 1.0 / (em + c)
+                du = (em + cm1 * u - sb[i]) * inv
+                corr = 1.0 - 0.5 * du * (em + 1.0) * inv
+                ub[i] = u - (du / corr if corr > 0.5 else du)
+        for i in range(L):
+            u = max(ub[i], 0.0)
+            si = sb[i]
+            e_u = 1.0 + si - cm1 * u if cm1 * u <= 0.5 * (1.0 + si) else expm1_pos(u) + 1.0
+            x = cm1 / e_u
+            wl[i] = pb[i] * log1p_pos(x)
+            wd[i] = c * pb[i] * pb[i] * x * x / (cm1 * (1.0 + x) * (1.0 + x))
+        if big > 0:
+            for i in range(L):
+                if (c * pb[i]) * t > _BIG_RHS:
+                    u, l, x = _gf_margin_loss((c * pb[i]) * t, log_c + math.log(pb[i]) + log_t,
+                                              c, math.inf)
+                    wl[i] = pb[i] * l
+                    wd[i] = c * pb[i] * pb[i] * x * x / (cm1 * (1.0 + x) * (1.0 + x))
+        block = _sum_block(wl, L)
+        overall += block
+        deriv -= _sum_block(wd, L)
+        if grouped:
+            lb = labels[i0 : i0 + L]
+            g0 = lb[0]
+            mixed = 0
+            for i in range(L):
+                mixed += lb[i] != g0
+            if mixed == 0:
+                sums[g0] += block
+            else:
+                for i in range(L):
+                    sums[lb[i]] += wl[i]
+    return overall, deriv
 
 
 @dataclass
@@ -143,6 +275,8 @@ class OneHotRun:
                 "t": float(t[ok[-1]]) if ok.size else None,
                 "note": "e^(2t) l_k(t) at the largest output time with l_k > 1e-200",
             })
+        elif flow in ("adam", "rmsprop", "sign_eps"):
+            out += self._adaptive_rates(flow)
         elif flow == "normalized":
             dev = self.nf_deviation()
             out.append({
@@ -155,37 +289,207 @@ class OneHotRun:
             })
         return out
 
+    def _adaptive_rates(self, flow: str) -> list[dict]:
+        """adam.k24-rate and adam.k24-classes for the Adam and RMSProp ODEs and the
+        small-step limit ``sign_eps`` (sign flow's rate 2 while ``eps`` does not matter)."""
+        from .adam import LOSS_UNDERFLOW, asymptotic_rate
+
+        fp = self.settings["flow_params"][flow]
+        a, b, eps = {"adam": fp, "rmsprop": (None, *fp), "sign_eps": (None, None, *fp)}[flow]
+        tr = self.traces[flow]
+        k = int(self.class_index[-1])
+        # eps stays out of the way while pi_k q_k >> eps (q_k ~ l_k once l_k is small)
+        lo = max(LOSS_UNDERFLOW, 100.0 * eps / self.pi[k])
+        fit = rates.exp_rate(self.t, tr.losses[:, -1], lo, 1e-3)
+        measured = fit.value if lo <= 1e-6 else None  # no asymptotic window: eps too large
+        L = tr.losses
+        ok = L.min(axis=1) > LOSS_UNDERFLOW
+        spread = (float(np.max((L[ok].max(axis=1) - L[ok].min(axis=1)) / L[ok].max(axis=1)))
+                  if ok.any() else None)
+        return [{
+            "name": "exp_rate_least_frequent",
+            "claim": "adam.k24-rate",
+            "class": k + 1,
+            "measured": measured,
+            "stderr": fit.stderr,
+            "predicted": 2.0 if flow == "sign_eps" else asymptotic_rate(a, b),
+            "note": f"fitted r in l_k ~ C exp(-r t) where {lo:.3g} <= l_k <= 1e-3 (above "
+                    f"100 eps/pi_k, where eps matters; none if that is above 1e-6); predicted: "
+                    + ("2 (sign flow)" if flow == "sign_eps" else
+                       "the root of r = 2 (a/(a-r)) sqrt(1 - 2r/b) (eps = 0)"),
+        }, {
+            "name": "class_spread",
+            "claim": "adam.k24-classes",
+            "measured": spread,
+            "predicted": 0.0 if eps == 0 else None,
+            "note": "largest relative spread of the recorded per-class losses at one time "
+                    "(0 when pi_k does not matter; predicted 0 for eps = 0)",
+        }]
+
     def nf_deviation(self) -> float:
         """K24.nf-reparam: at each NF output time, find the GF time with the same overall loss
-        (closed form, by root finding) and compare the per-class losses there."""
+        (closed form, by root finding) and compare the per-class losses there.
+
+        The overall gradient-flow loss ``O(t) = sum_k pi_k l_k(t)`` over every class and its
+        derivative come from one compiled sweep (:func:`_gf_sweep`); the time ``t_g`` with
+        ``O(t_g) = L`` is found by :func:`gf_time_at_overall` (Newton on ``log O`` against
+        ``log t``, safeguarded by bisection, to a relative ``1e-15``), started one Newton step
+        away from the previous output time's root (``L`` falls along the run): about two sweeps
+        per output time. The per-class losses at ``t_g`` are those of
+        :func:`linsim.problems.zipf.gf_loss`.
+        """
         tr = self.traces["normalized"]
         c = self.model.classes
         pi = self.pi
         sel = self.class_index
-
-        def overall_gf(tg):
-            return float(pi @ zipf.gf_loss(tg, pi, c))
-
         worst = 0.0
         L0 = math.log(c)
+        guess = 1.0
+        prev = None  # (level, root, d log O / d log t there) of the previous output time
         for i, L in enumerate(tr.overall):
             if not (L < L0 * (1 - 1e-9)) or L < 1e-12:
                 continue  # t ~ 0 (no information) or beyond the resolution of the overall loss
-            hi = 1.0
-            while overall_gf(hi) > L:
-                hi *= 4.0
-            tg = brentq(lambda s, L=L: overall_gf(s) - L, 0.0, hi, xtol=1e-300, rtol=1e-15)
+            if prev is not None and prev[2] < 0.0:  # a Newton step from the previous root
+                guess = prev[1] * math.exp(max(-8.0, min(8.0, math.log(L / prev[0]) / prev[2])))
+            tg, slope = _gf_time_at_overall(pi, float(c), float(L), guess, 1e-15)
+            prev = (float(L), tg, slope)
             ref = zipf.gf_loss(tg, pi[sel], c)
             m = ref > COMPARE_FLOOR
             worst = max(worst, float(np.max(np.abs(tr.losses[i, m] - ref[m]) / ref[m])))
         return worst
 
 
+def gf_overall(pi: np.ndarray, classes: int, t: float) -> tuple[float, float]:
+    """Overall gradient-flow loss ``O(t) = sum_k pi_k l_k(t)`` over every class, and ``dO/dt``.
+
+    Parameters
+    ----------
+    pi : ndarray
+        Class frequencies (any order; a non-increasing order is fastest).
+    classes : int
+        Number of classes ``c``.
+    t : float
+        Time, ``>= 0``.
+
+    Returns
+    -------
+    (float, float)
+        ``O(t)`` (K24.gf-closed-form per class, summed) and its derivative (``<= 0``).
+    """
+    pi = np.ascontiguousarray(pi, dtype=np.float64)
+    return _gf_sweep(float(t), pi, float(classes), _NO_LABELS, _NO_SUMS)
+
+
+_NO_LABELS = np.zeros(0, dtype=np.int64)
+_NO_SUMS = np.zeros(1)
+
+
+def gf_time_at_overall(pi: np.ndarray, classes: int, level: float, guess: float = 1.0,
+                       rtol: float = 1e-15) -> float:
+    """The time ``t`` at which gradient flow's overall loss ``O(t)`` (:func:`gf_overall`) equals
+    ``level``.
+
+    Parameters
+    ----------
+    pi : ndarray
+        Class frequencies.
+    classes : int
+        Number of classes ``c``.
+    level : float
+        Target overall loss, ``0 < level < log c``.
+    guess : float
+        Starting time (``> 0``), for example the root for a nearby level.
+    rtol : float
+        Relative tolerance on ``t``.
+
+    Returns
+    -------
+    float
+        The root. ``O`` falls strictly from ``log c``, so it is unique.
+
+    Notes
+    -----
+    Newton on ``phi(s) = log O(e^s) - log level`` (nearly linear in ``s = log t``, since ``O``
+    falls like a power of ``t``), with a bracket ``lo < t < hi`` kept from the signs of ``phi``:
+    a step that leaves the bracket is replaced by a bisection (geometric once both ends are
+    positive), and one without an upper end yet is capped at a factor ``e^8``. It stops when a
+    step changes ``t`` by at most ``rtol t``, when the bracket is that narrow, or when the
+    quadratic convergence of the steps so far puts the error after the step below ``rtol / 2``
+    (``K d^2`` with ``d`` the step in ``log t`` and ``K = max(1, d / d_prev^2)``).
+    """
+    cf = float(classes)
+    if not (0.0 < level < math.log(cf)):
+        raise ValueError(f"level must lie in (0, log c) = (0, {math.log(cf):.17g}), got {level!r}")
+    pi = np.ascontiguousarray(pi, dtype=np.float64)
+    return _gf_time_at_overall(pi, cf, float(level), float(guess), float(rtol))[0]
+
+
+def _gf_time_at_overall(pi, cf, level, guess, rtol):
+    """:func:`gf_time_at_overall`; returns ``(t, d log O / d log t)`` at the last sweep."""
+    log_level = math.log(level)
+    t = guess if guess > 0 and math.isfinite(guess) else 1.0
+    lo, hi = 0.0, math.inf
+    slope = math.nan
+    d_prev = math.nan
+    for _ in range(200):
+        o, do = _gf_sweep(t, pi, cf, _NO_LABELS, _NO_SUMS)
+        if o == level:
+            return t, slope
+        if o > level:
+            lo = t
+        else:
+            hi = t
+        step = 8.0 if o > level else -8.0
+        if o > 0.0 and do < 0.0:
+            slope = t * do / o  # d log O / d log t < 0
+            newton = -(math.log(o) - log_level) / slope
+            if math.isfinite(newton):
+                step = newton
+        step = max(-8.0, min(8.0, step))
+        t_new = t * math.exp(step)
+        d = abs(step)
+        quad = d * d * max(1.0, d / (d_prev * d_prev)) if d_prev > 0.0 else math.inf
+        if abs(t_new - t) <= rtol * t or quad <= 0.5 * rtol:
+            return t_new, slope
+        d_prev = d
+        if not (lo < t_new < hi):  # a step past a known end: bisect (geometrically)
+            d_prev = math.nan  # not a Newton step: no convergence estimate
+            if hi == math.inf:
+                t_new = t * math.exp(8.0)
+            elif lo == 0.0:
+                t_new = hi * math.exp(-8.0)
+            else:
+                t_new = math.sqrt(lo * hi)
+        if hi - lo <= rtol * lo:
+            return t_new, slope
+        t = t_new
+    return t, slope
+
+
 def closed_group_means(model: OneHotModel, flow: str, t: np.ndarray, labels: np.ndarray,
                        groups: int, chunk: int = 50_000) -> np.ndarray | None:
-    """Group means (pi-weighted) of the closed-form losses, in chunks of classes."""
+    """Group means (pi-weighted) of the closed-form losses, in chunks of classes.
+
+    Gradient flow goes through the compiled sweep :func:`_gf_sweep` (one pass over the classes
+    per time; the same closed form as ``model.closed_form``, to a few ulps); sign flow's loss is
+    the same for every class, so every group mean is that loss; other flows go through
+    ``model.closed_form``.
+    """
     if model.closed_form(flow, t[:1], np.arange(1)) is None:
         return None
+    if isinstance(model, OneHotModel) and flow in ("gradient", "sign"):
+        lab = np.ascontiguousarray(labels, dtype=np.int64)
+        pi = np.ascontiguousarray(model.pi, dtype=np.float64)
+        den = np.bincount(lab, weights=pi, minlength=groups)[:groups]
+        tt = np.asarray(t, dtype=np.float64)
+        if flow == "sign":  # K24.sf-closed-form: the same loss for every class
+            with np.errstate(invalid="ignore", divide="ignore"):
+                return np.outer(zipf.sf_loss(tt, model.classes), den / den)
+        num = np.zeros((tt.size, groups))
+        for i, ti in enumerate(tt):
+            _gf_sweep(float(ti), pi, float(model.classes), lab, num[i])
+        with np.errstate(invalid="ignore", divide="ignore"):  # NaN for a group of zero mass
+            return num / den
     num = np.zeros((t.size, groups))
     den = np.zeros(groups)
     for lo in range(0, model.classes, chunk):
@@ -226,6 +530,8 @@ def run_onehot(
     rtol: float = 1e-6,
     atol: float = 1e-9,
     progress: bool = False,
+    flow_params: Mapping[str, Sequence[float]] | None = None,
+    norm: str | None = None,
 ) -> OneHotRun:
     """Integrate each flow on ``model`` and record losses at log-spaced times.
 
@@ -233,7 +539,8 @@ def run_onehot(
     ----------
     model : OneHotModel
     flows : tuple of str
-        Names from :data:`linsim.flows.FLOWS`.
+        Names from :data:`linsim.flows.SPECS` (in reduced mode:
+        :data:`linsim.problems.softmax.REDUCED_FLOWS`).
     t_max, points
         The output grid: ``points`` log-spaced times over 12 decades ending at ``t_max``.
     groups : int
@@ -242,6 +549,11 @@ def run_onehot(
         Integrator and tolerances (see :func:`linsim.integrate.solve`).
     progress : bool
         Show a progress bar per flow (on a terminal only).
+    flow_params : dict, optional
+        Flow name -> its parameters (``adam``: ``(a, b, eps)``; see :data:`linsim.flows.SPECS`).
+    norm : {"rms", "max"}, optional
+        Error norm of the step-size control (:func:`linsim.integrate.solve`); default
+        ``NORM_DEFAULT[model.mode]``.
 
     Returns
     -------
@@ -250,18 +562,23 @@ def run_onehot(
     t = output_times(t_max, points)
     labels = zipf.equal_mass_groups(model.pi, groups)
     sel = recorded_classes(model.classes)
+    norm = NORM_DEFAULT[model.mode] if norm is None else norm
     run = OneHotRun(model, t, labels, sel, settings={
         "method": get_tableau(method).name, "rtol": rtol, "atol": atol, "t_max": t_max,
-        "points": points, "groups": groups})
+        "points": points, "groups": groups, "norm": norm,
+        "flow_params": {f: list(map(float, v)) for f, v in (flow_params or {}).items()
+                        if f in flows}})
     n_out = 1 + groups + sel.size
     # closed-form group means need every class at every time: for large c, 50 times suffice
     # for the dashed reference curves (2e8 root solves at c = 10^6 would dominate the run)
     tg = t if model.classes <= MAX_RECORDED_CLASSES else output_times(t_max, 50)
+    flow_params = flow_params or {}
     for flow in flows:
-        p = model.params(flow, labels, sel)
-        sol = solve(model.field, (0.0, t_max), model.y0(), p, method=method, rtol=rtol,
+        p = model.params(flow, labels, sel, flow_params.get(flow, ()))
+        y0 = initial_state(flow, model.y0())
+        sol = solve(model.field, (0.0, t_max), y0, p, method=method, rtol=rtol,
                     atol=atol, t_eval=t, output=model.summary_output, n_output=n_out,
-                    progress=progress, progress_desc=f"{flow} flow")
+                    progress=progress, progress_desc=f"{flow} flow", norm=norm)
         y = sol.y
         closed = model.closed_form(flow, t, sel)
         run.traces[flow] = FlowTrace(

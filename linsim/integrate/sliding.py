@@ -253,8 +253,8 @@ def _q_grad(H, xs, x, g):
 def quadratic_flow_field(t, y, p, dy):
     """Any flow of :mod:`linsim.flows` on the quadratic (plain field, no sliding)."""
     n, H, xs, at = _q_unpack(p)
-    _q_grad(H, xs, y, dy)
-    apply_flow(p, dy)
+    _q_grad(H, xs, y[:n], dy[:n])
+    apply_flow(t, p, y, dy)
 
 
 @vector_field
@@ -262,7 +262,7 @@ def quadratic_gap_event(t, y, p, out):
     """Event: ``f - f* - level``."""
     n, H, xs, at = _q_unpack(p)
     g = np.empty(n)
-    out[0] = _q_grad(H, xs, y, g) - p[at]
+    out[0] = _q_grad(H, xs, y[:n], g) - p[at]
 
 
 @vector_field

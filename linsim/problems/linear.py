@@ -632,8 +632,9 @@ def linear_field(t, y, p, dy):
     """The general linear model under the flow coded in ``p[0]``
     (parameters: :meth:`LinearModel.flow_params`)."""
     c = int(p[HEADER + 1])
-    _flow_loss_grad(y, p, dy, np.empty(c))
-    apply_flow(p, dy)
+    nw = c * int(p[HEADER + 2])  # the weights (flows with memory carry moments after them)
+    _flow_loss_grad(y[:nw], p, dy[:nw], np.empty(c))
+    apply_flow(t, p, y, dy)
 
 
 @vector_field
@@ -642,7 +643,7 @@ def linear_summary(t, y, p, out):
     n = int(p[HEADER])
     c = int(p[HEADER + 1])
     sums = np.empty(c)
-    labels = _flow_loss_grad(y, p, np.empty(0), sums)
+    labels = _flow_loss_grad(y[: c * int(p[HEADER + 2])], p, np.empty(0), sums)
     counts = np.zeros(c)
     for i in range(n):
         counts[labels[i]] += 1.0

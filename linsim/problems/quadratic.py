@@ -122,7 +122,7 @@ def quadratic_field(t, y, p, dy):
         hi = offsets[b + 1]
         _block_matvec(hdata, hptr[b], hi - lo, lo, y, wstar, dy)
         sumsq += transform(p, dy[lo:hi])
-    finish(p, dy, sumsq)
+    finish(t, p, y, dy, sumsq)
 
 
 @vector_field
@@ -356,11 +356,12 @@ class BlockQuadratic:
         w0 = _vector(w0, self.n, "w0")
         return BlockQuadratic(self.eigvals, self.rotations, self.w_star, w0, self.name)
 
-    def params(self, flow: str = "gradient") -> np.ndarray:
-        """Parameter vector ``[flow header, n, L, offsets, hdata, w*]`` of the compiled fields."""
+    def params(self, flow: str = "gradient", flow_params=()) -> np.ndarray:
+        """Parameter vector ``[flow header, n, L, offsets, hdata, w*]`` of the compiled fields
+        (``flow_params``: the flow's own, :data:`linsim.flows.SPECS`)."""
         return pack(flow, np.concatenate([[float(self.n), float(self.blocks)],
                                           self.offsets.astype(float), self.hdata,
-                                          self.w_star]))
+                                          self.w_star]), flow_params)
 
 
 # --------------------------------------------------------------------------------------------
