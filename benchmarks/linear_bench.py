@@ -12,13 +12,23 @@ Targets:
    (:func:`linsim.experiments.k24_linear.experiment` with the step sizes of
    :data:`~linsim.experiments.k24_linear.TUNED`, or ``--lr``), under 5 minutes on 2 cores.
    ``--steps`` shorter than 10,000 times that many steps and scales the time to 10,000
-   (the cost per step is constant: every step is two products of fixed shape).
+   (the cost per step is constant: every step is products of fixed shape). Timed twice per
+   repeat, interleaved: GD, momentum and normalized GD stepping their weights (``gram`` off,
+   the code before issue 8's performance pass: two ``n x D x c`` products per model and step)
+   and on their logits (``gram`` on, the default: one ``n x n x c`` product, see
+   :func:`linsim.experiments.k24_linear.run_lockstep`).
+3. **The Adam update** (:func:`linsim.optimizers.update`), ns per entry for n = 10^5 .. 10^6:
+   the compiled branch-free rule against the rule it replaced (an ``if m != 0`` around the
+   store, Python error model; kept verbatim below as :func:`_adam_before`), interleaved, with
+   a check that both give the same bits.
 
 Run by hand from the repository root (never a test)::
 
     python benchmarks/linear_bench.py                  # both parts, Markdown
     python benchmarks/linear_bench.py --steps 500      # part 2 on 500 steps, scaled
     python benchmarks/linear_bench.py --part grad --json
+    python benchmarks/linear_bench.py --part update
+    OPENBLAS_NUM_THREADS=1 python benchmarks/linear_bench.py --part experiment --steps 300
 
 Pin it to two cores with ``taskset -c 0,1`` on a larger machine; the report states the BLAS
 threads and the core count it saw.
@@ -28,6 +38,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import platform
 import statistics
@@ -35,8 +46,10 @@ import sys
 import time
 
 import numpy as np
+from numba import njit
 
 from linsim import io
+from linsim import optimizers as opt
 from linsim.experiments.k24_linear import SPECS, TUNED, criterion, experiment
 from linsim.problems.linear import LinearModel, heavy_tailed_labels
 
@@ -82,27 +95,122 @@ def grad_cost(m: int, k: int, dtype, repeats: int) -> dict:
             "met": g / p <= TARGET_RATIO}
 
 
-def experiment_time(m: int, steps: int, lrs: dict, dtype) -> dict:
-    """Wall time of every optimizer at its step size for ``steps`` steps (lockstep)."""
-    experiment(m, tuple(lrs), 2, lrs=lrs, dtype=dtype)  # warm-up (compilation, allocation)
-    t0 = time.perf_counter()
-    res = experiment(m, tuple(lrs), steps, lrs=lrs, dtype=dtype)
-    sec = time.perf_counter() - t0
-    scaled = sec * FULL_STEPS / steps
-    crit = criterion(res)
+def experiment_time(m: int, steps: int, lrs: dict, dtype, repeats: int = 1,
+                    variants: tuple = (False, True)) -> dict:
+    """Wall time of every optimizer at its step size for ``steps`` steps (lockstep).
+
+    Each repeat times every ``gram`` variant in turn (interleaved: load drifts hit both alike);
+    medians over the repeats, scaled to 10,000 steps.
+    """
+    for gram in variants:  # warm-up (compilation, allocation)
+        experiment(m, tuple(lrs), 2, lrs=lrs, dtype=dtype, gram=gram)
+    times: dict = {g: [] for g in variants}
+    cpu: dict = {g: [] for g in variants}
+    loads: list = []
+    res = {}
+    for _ in range(repeats):
+        for gram in variants:
+            t0, c0 = time.perf_counter(), time.process_time()
+            res[gram] = experiment(m, tuple(lrs), steps, lrs=lrs, dtype=dtype, gram=gram)
+            times[gram].append(time.perf_counter() - t0)
+            cpu[gram].append(time.process_time() - c0)
+            loads.append(os.getloadavg()[0])
+    rows = {}
+    for gram in variants:
+        sec = statistics.median(times[gram])
+        scaled = sec * FULL_STEPS / steps
+        crit = criterion(res[gram])
+        rows["logits" if gram else "weights"] = {
+            "gram": gram, "seconds": sec, "all_seconds": times[gram],
+            # process CPU time: with OPENBLAS_NUM_THREADS=1 the work itself, whatever the load
+            "cpu_seconds": statistics.median(cpu[gram]),
+            "cpu_seconds_10k": statistics.median(cpu[gram]) * FULL_STEPS / steps,
+            "seconds_per_step": sec / steps, "seconds_10k": scaled,
+            "met": scaled <= TARGET_SECONDS,
+            "rarest_over_log_c": crit["rarest_over_log_c"],
+            "criterion_passed": crit["passed"],
+            "final_loss": {n: tr.final_loss for n, tr in res[gram].chosen.items()}}
     return {"m": m, "steps": steps, "dtype": np.dtype(dtype).name, "lrs": lrs,
-            "seconds": sec, "seconds_per_step": sec / steps, "seconds_10k": scaled,
-            "target_seconds": TARGET_SECONDS, "met": scaled <= TARGET_SECONDS,
-            "rarest_over_log_c": crit["rarest_over_log_c"], "criterion_passed": crit["passed"],
-            "final_loss": {n: tr.final_loss for n, tr in res.chosen.items()}}
+            "repeats": repeats, "target_seconds": TARGET_SECONDS, "load_avg_1min": loads,
+            "variants": rows}
+
+
+@njit
+def _adam_before(hyper, k, w, g, m, v):
+    """The Adam branch of :func:`linsim.optimizers.update` as it was before issue 8's
+    performance pass, verbatim (Python error model: a zero test before each division)."""
+    n = w.size
+    lr = hyper[0]
+    b1 = hyper[1]
+    b2 = hyper[2]
+    eps = hyper[3]
+    bc = hyper[4] != 0.0
+    if k == 0 and hyper[5] != 0.0:
+        for i in range(n):
+            v[i] = g[i] * g[i]
+    c1 = 1.0 - b1 ** (k + 1) if (bc and b1 < 1.0) else 1.0
+    c2 = math.sqrt(1.0 - b2 ** (k + 1)) if (bc and b2 < 1.0) else 1.0
+    for i in range(n):
+        m[i] = b1 * m[i] + (1.0 - b1) * g[i]
+        v[i] = b2 * v[i] + (1.0 - b2) * g[i] * g[i]
+        if m[i] != 0.0:
+            w[i] -= lr * (m[i] / c1) / (math.sqrt(v[i]) / c2 + eps)
+
+
+def update_cost(sizes=(10**5, 3 * 10**5, 10**6), repeats: int = 9, inner: int = 20) -> list:
+    """ns per entry of one Adam step, before and after, interleaved; and a bit-identity check.
+
+    The gradients have 10% zeros (entries with ``m = 0`` at the first step) and span six
+    decades, as a real run's do.
+    """
+    o = opt.adam(1e-3, 0.9, 0.999)
+    hyper = o.vector()
+    rows = []
+    for n in sizes:
+        rng = np.random.default_rng(0)
+        g = rng.standard_normal(n) * 10.0 ** rng.uniform(-3, 3, n)
+        g[rng.random(n) < 0.1] = 0.0
+        w0 = rng.standard_normal(n)
+        off = np.array([0, n], dtype=np.int64)
+        st = {"after": [w0.copy(), np.zeros(n), np.zeros(n)],
+              "before": [w0.copy(), np.zeros(n), np.zeros(n)]}
+        opt.update(opt.ADAM, hyper, 0, st["after"][0], g, st["after"][1], st["after"][2], off)
+        _adam_before(hyper, 0, st["before"][0], g, st["before"][1], st["before"][2])
+        same = all(np.array_equal(a.view(np.int64), b.view(np.int64))
+                   for a, b in zip(st["after"], st["before"], strict=True))
+        ts: dict = {"before": [], "after": []}
+        k = 1
+        for _ in range(repeats):
+            for name in ("before", "after"):
+                w, m, v = st[name]
+                t0 = time.perf_counter()
+                for j in range(inner):
+                    if name == "after":
+                        opt.update(opt.ADAM, hyper, k + j, w, g, m, v, off)
+                    else:
+                        _adam_before(hyper, k + j, w, g, m, v)
+                ts[name].append((time.perf_counter() - t0) / inner / n * 1e9)
+            k += inner
+        same = same and all(np.array_equal(a.view(np.int64), b.view(np.int64))
+                            for a, b in zip(st["after"], st["before"], strict=True))
+        rows.append({"n": n, "before_ns": statistics.median(ts["before"]),
+                     "after_ns": statistics.median(ts["after"]),
+                     "speedup": statistics.median(ts["before"]) / statistics.median(ts["after"]),
+                     "bit_identical": bool(same), "load_avg_1min": os.getloadavg()[0]})
+    return rows
 
 
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--part", choices=("grad", "experiment", "all"), default="all")
+    p.add_argument("--part", choices=("grad", "experiment", "update", "all"), default="all")
     p.add_argument("--steps", type=int, default=FULL_STEPS,
                    help="steps of part 2 (the time is scaled to 10,000)")
-    p.add_argument("--repeats", type=int, default=15)
+    p.add_argument("--repeats", type=int, default=15, help="repeats of parts 1 and 3")
+    p.add_argument("--experiment-repeats", type=int, default=1,
+                   help="repeats of part 2 (each times both variants)")
+    p.add_argument("--variants", choices=("both", "weights", "logits"), default="both",
+                   help="part 2: GD, momentum and normalized GD on their weights (before), on "
+                        "their logits (after, the default of the experiment) or both")
     p.add_argument("--lr", default=None, help="name=value,... (default: TUNED[7])")
     p.add_argument("--float32", action="store_true", help="part 2 in float32")
     p.add_argument("--json", action="store_true")
@@ -124,8 +232,12 @@ def main(argv=None) -> int:
             print("no TUNED[7] table: pass --lr", file=sys.stderr)
             return 2
         lrs = {n: lrs[n] for n in SPECS if n in lrs}
+        variants = {"both": (False, True), "weights": (False,), "logits": (True,)}
         out["experiment"] = experiment_time(7, args.steps, lrs,
-                                            np.float32 if args.float32 else np.float64)
+                                            np.float32 if args.float32 else np.float64,
+                                            args.experiment_repeats, variants[args.variants])
+    if args.part in ("update", "all"):
+        out["update"] = update_cost(repeats=args.repeats)
     if args.json:
         sys.stdout.write(json.dumps(io.to_jsonable(out), indent=2) + "\n")
         return 0
@@ -141,12 +253,24 @@ def main(argv=None) -> int:
                   f"{r['ratio']:.3f} | {r['gflops_products']:.1f} | {r['met']} |")
     if "experiment" in out:
         e = out["experiment"]
-        print(f"\nm = 7 experiment, {len(e['lrs'])} optimizers in lockstep, {e['dtype']}: "
-              f"{e['steps']} steps in {e['seconds']:.1f} s ({1e3 * e['seconds_per_step']:.1f} "
-              f"ms/step); 10,000 steps: {e['seconds_10k']:.0f} s (target "
-              f"{e['target_seconds']:.0f} s: {'met' if e['met'] else 'missed'})")
-        print("rarest group / log c: " + ", ".join(
-            f"{n} {v:.3g}" for n, v in e["rarest_over_log_c"].items()))
+        print(f"\nm = 7 experiment, {len(e['lrs'])} optimizers in lockstep, {e['dtype']}, "
+              f"{e['steps']} steps, median of {e['repeats']} (1-min load "
+              f"{min(e['load_avg_1min']):.1f}..{max(e['load_avg_1min']):.1f}):")
+        print("\n| GD, momentum, normalized GD | s | ms/step | 10,000 steps (s) | <= 300 s "
+              "| CPU s, 10,000 steps |")
+        print("|---|---|---|---|---|---|")
+        for name, r in e["variants"].items():
+            print(f"| on their {name} | {r['seconds']:.1f} | {1e3 * r['seconds_per_step']:.1f} "
+                  f"| {r['seconds_10k']:.0f} | {r['met']} | {r['cpu_seconds_10k']:.0f} |")
+        for name, r in e["variants"].items():
+            print(f"rarest group / log c ({name}): " + ", ".join(
+                f"{n} {v:.3g}" for n, v in r["rarest_over_log_c"].items()))
+    if "update" in out:
+        print("\n| n | Adam before (ns/entry) | after (ns/entry) | speedup | same bits | load |")
+        print("|---|---|---|---|---|---|")
+        for r in out["update"]:
+            print(f"| {r['n']:.0e} | {r['before_ns']:.2f} | {r['after_ns']:.2f} | "
+                  f"{r['speedup']:.1f} | {r['bit_identical']} | {r['load_avg_1min']:.1f} |")
     return 0
 
 

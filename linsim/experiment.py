@@ -33,7 +33,7 @@ from pathlib import Path
 import numpy as np
 
 from . import io
-from .flow import UsageError, _available_memory, _number, _Parser
+from .cli import Parser, UsageError, available_memory, names, number
 
 PROG = "python -m linsim.experiment"
 #: Largest m accepted (m = 11 is the paper's size).
@@ -45,13 +45,7 @@ ESTIMATE_SECONDS = 600.0
 def _names(text: str) -> tuple[str, ...]:
     from .experiments.k24_linear import SPECS
 
-    names = tuple(s.strip() for s in text.split(","))
-    bad = [n for n in names if n not in SPECS]
-    if not text.strip() or bad or len(set(names)) != len(names):
-        raise argparse.ArgumentTypeError(
-            f"--optimizers must be a comma list of distinct names from {','.join(SPECS)}, "
-            f"got {text!r}")
-    return names
+    return names("--optimizers", tuple(SPECS))(text)
 
 
 def _lrs(text: str) -> dict[str, float]:
@@ -76,26 +70,26 @@ def build_parser() -> argparse.ArgumentParser:
     """The argument parser (also used for ``--help``)."""
     from .experiments.k24_linear import SPECS
 
-    p = _Parser(
+    p = Parser(
         prog=PROG,
         description="K24's linear-model experiment: GD, momentum, Adam, sign descent and "
                     "normalized GD on random heavy-tailed labels; per-group losses "
                     "(claim K24.experiment).",
         epilog="Example: python -m linsim.experiment --m 7 --steps 1000",
     )
-    p.add_argument("--m", type=_number("--m", int, 2, M_MAX), default=7,
+    p.add_argument("--m", type=number("--m", int, 2, M_MAX), default=7,
                    help=f"number of groups, an integer in [2, {M_MAX}]: c = 2^m - 1 classes, "
                         "n = m 2^m samples, d = (m+1) 2^m (default 7; 11 is the paper's size)")
     p.add_argument("--optimizers", type=_names, default=tuple(SPECS),
                    help=f"comma list of {','.join(SPECS)} (default all)")
-    p.add_argument("--steps", type=_number("--steps", int, 1, 10_000_000), default=1000,
+    p.add_argument("--steps", type=number("--steps", int, 1, 10_000_000), default=1000,
                    help="updates per run, an integer in [1, 1e7] (default 1000)")
     p.add_argument("--lr", type=_lrs, default={}, metavar="NAME=LR,...",
                    help="fixed step sizes, e.g. gd=0.1,sign=3e-4 (others: table or grid)")
     p.add_argument("--tune", action="store_true",
                    help="tune every optimizer without --lr on its grid at this --steps "
                         "(default: use the tabulated step sizes where they exist)")
-    p.add_argument("--seed", type=_number("--seed", int, 0, 2**32 - 1), default=0,
+    p.add_argument("--seed", type=number("--seed", int, 0, 2**32 - 1), default=0,
                    help="data seed, an integer in [0, 2^32 - 1] (default 0)")
     p.add_argument("--float32", action="store_true",
                    help="float32 inputs and matrix products (float64 softmax and updates)")
@@ -127,26 +121,29 @@ def plan(args) -> tuple[dict[str, float], list[str]]:
 
 def check_args(args) -> dict:
     """Cross-option checks; raise :class:`UsageError` with one line. Returns the estimate."""
-    from .experiments.k24_linear import SPECS, estimate, model_bytes
+    from .experiments.k24_linear import LOGIT_CODES, SPECS, estimate, model_bytes
 
     extra = [n for n in args.lr if n not in args.optimizers]
     if extra:
         raise UsageError(f"--lr names optimizers not in --optimizers: {','.join(extra)}")
     fixed, tune = plan(args)
-    models = len(fixed) + sum(len(SPECS[n].grid) for n in tune)
+    counts = {n: 1 for n in fixed} | {n: len(SPECS[n].grid) for n in tune}
+    models = sum(counts.values())
+    logit = sum(k for n, k in counts.items() if SPECS[n].make(1.0).code in LOGIT_CODES)
     dtype = np.float32 if args.float32 else np.float64
     big = args.m >= 10
     est = estimate(args.m, models, args.steps, dtype,
-                   gflops=None if (big or not args.quiet) else 10.0)
-    avail = _available_memory()
+                   gflops=None if (big or not args.quiet) else 10.0, logit_models=logit)
+    avail = available_memory()
     # the runs go in lockstep batches of at most 1 GiB of state (at least one model each)
     one = model_bytes(est, dtype)
     batch = max(one, min(est["state_bytes"], 1 << 30))
     need = est["data_bytes"] + batch
     if big or (not args.quiet and est["seconds"] > ESTIMATE_SECONDS):
+        gram = " and Gram matrix" if est["logit_models"] else ""
         print(f"{PROG}: estimate for m = {args.m} (c = {est['classes']}, n = {est['n']}, "
               f"d = {est['d']}), {models} runs of {args.steps} steps in {est['dtype']}: "
-              f"memory {need / 2**30:.2f} GiB (inputs {est['data_bytes'] / 2**30:.2f} GiB, "
+              f"memory {need / 2**30:.2f} GiB (inputs{gram} {est['data_bytes'] / 2**30:.2f} GiB, "
               f"{one / 2**30:.2f} GiB per run; {avail / 2**30:.1f} GiB available), "
               f"{est['flops'] / 1e12:.3g} TFLOP, about {_duration(est['seconds'])} at the "
               f"measured {est['gflops']:.1f} GFLOP/s", file=sys.stderr)

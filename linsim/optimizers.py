@@ -90,12 +90,19 @@ def _norm2(g):
     return big * math.sqrt(acc)
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def update(code, hyper, k, w, g, m, v, offsets):
     """One step, in place: ``w`` (and the states ``m``, ``v``) from the gradient ``g`` at step k.
 
     ``k`` counts from 0; ``m`` and ``v`` must be zero before step 0. ``offsets`` are the block
     offsets (used by :data:`BLOCK_GD` only).
+
+    Compiled with ``error_model="numpy"``: a float division by zero gives inf or NaN instead of
+    raising ``ZeroDivisionError``. The Python error model puts a zero test before every
+    division, and that branch (not the ``m = 0`` test) is what kept the Adam loop scalar:
+    vectorized (AVX2) it costs about 2 ns per entry instead of 7 to 8.5. An entry whose
+    denominator is 0 while ``m != 0`` (``beta2 = 1``, ``eps = 0`` and ``g0 = 0`` there) now
+    moves to +-inf, and the run is reported as diverged, where it used to raise.
     """
     n = w.size
     lr = hyper[0]
@@ -117,11 +124,18 @@ def update(code, hyper, k, w, g, m, v, offsets):
                 v[i] = g[i] * g[i]
         c1 = 1.0 - b1 ** (k + 1) if (bc and b1 < 1.0) else 1.0
         c2 = math.sqrt(1.0 - b2 ** (k + 1)) if (bc and b2 < 1.0) else 1.0
+        # Branch-free, so that the loop vectorizes (AVX2: the divisions and the square root
+        # dominate). The step is computed for every entry, then replaced by 0 where m = 0: a
+        # select, not a branch around the store. Where m = 0 the entry does not move, exactly
+        # as before (w - 0.0 == w bit for bit, -0.0 included), even when the discarded step
+        # is 0/0 (eps = 0 and v = 0) or NaN; elsewhere the step is the same expression.
         for i in range(n):
-            m[i] = b1 * m[i] + (1.0 - b1) * g[i]
-            v[i] = b2 * v[i] + (1.0 - b2) * g[i] * g[i]
-            if m[i] != 0.0:
-                w[i] -= lr * (m[i] / c1) / (math.sqrt(v[i]) / c2 + eps)
+            mi = b1 * m[i] + (1.0 - b1) * g[i]
+            vi = b2 * v[i] + (1.0 - b2) * g[i] * g[i]
+            m[i] = mi
+            v[i] = vi
+            step = lr * (mi / c1) / (math.sqrt(vi) / c2 + eps)
+            w[i] = w[i] - (step if mi != 0.0 else 0.0)
     elif code == SIGN:
         s = step_size(hyper, k)
         for i in range(n):

@@ -92,6 +92,65 @@ def test_a_diverging_run_is_dropped_without_touching_the_others():
     np.testing.assert_allclose(both[1].class_losses, alone.class_losses, rtol=1e-12)
 
 
+@pytest.mark.parametrize("W0_scale", [0.0, 0.05])
+def test_logit_path_equals_the_weight_path(W0_scale):
+    # GD, momentum and normalized GD stepped on their logits (one n x n product per step)
+    # follow the same iterates as stepped on their weights, to rounding, at step sizes where the
+    # dynamics are not chaotic; snapshots (weights formed as W0 + C^T A) agree too
+    model = LinearModel(heavy_tailed_labels(4, seed=3))
+    assert K.uses_gram(model.n, model.D) and not K.uses_gram(model.n, model.D, np.float32)
+    entries = [("gd", opt.gd(0.5)), ("momentum", opt.heavy_ball(0.05, 0.9)),
+               ("normalized", opt.normalized_gd(0.3, "polynomial", 0.5)),
+               ("adam", opt.adam(1e-2, 0.9, 0.999))]
+    W0 = np.random.default_rng(0).standard_normal(model.shape) * W0_scale
+    kw = dict(record=np.arange(41), snapshots=[0, 7, 40], W0=W0)
+    a = K.run_lockstep(model, entries, 40, gram=False, **kw)
+    b = K.run_lockstep(model, entries, 40, gram=True, **kw)
+    for ta, tb in zip(a, b, strict=True):
+        np.testing.assert_allclose(tb.overall, ta.overall, rtol=1e-11)
+        np.testing.assert_allclose(tb.class_losses, ta.class_losses, rtol=1e-9, atol=1e-15)
+        for s in (0, 7, 40):
+            for x, y in zip(tb.snapshots[s], ta.snapshots[s], strict=True):
+                np.testing.assert_allclose(x, y, rtol=1e-9, atol=1e-15)
+    # adam never goes on the logits (it only sits in a smaller stack: rounding)
+    np.testing.assert_allclose(b[3].overall, a[3].overall, rtol=1e-13)
+
+
+def test_logit_step_rules():
+    # the rules of optimizers.update with w -> Z, g -> K R; normalized GD uses <R, K R>
+    rng = np.random.default_rng(2)
+    n, c = 5, 3
+    Z, KR, R = (rng.standard_normal((n, 4 * c)) for _ in range(3))
+    M = rng.standard_normal((n, 4 * c))
+    KR[:, 2 * c : 3 * c] = 2.0 * R[:, 2 * c : 3 * c]  # <R, K R> > 0, as for a PSD K
+    Z0, M0 = Z.copy(), M.copy()
+    os_ = [opt.gd(0.1), opt.heavy_ball(0.2, 0.8), opt.normalized_gd(0.3), opt.adam(1e-3)]
+    codes = np.array([o.code for o in os_])
+    hyp = np.array([o.vector() for o in os_])
+    C, MC = np.zeros((n, 4 * c)), np.zeros((n, 4 * c))
+    K.logit_step(codes, hyp, 0, Z, KR, R, M, C, MC)
+    b = [slice(j * c, (j + 1) * c) for j in range(4)]
+    np.testing.assert_array_equal(Z[:, b[0]], Z0[:, b[0]] - 0.1 * KR[:, b[0]])
+    np.testing.assert_array_equal(M[:, b[1]], 0.8 * M0[:, b[1]] - 0.2 * KR[:, b[1]])
+    np.testing.assert_array_equal(Z[:, b[1]], Z0[:, b[1]] + M[:, b[1]])
+    nrm = np.sqrt(np.sum(R[:, b[2]] * KR[:, b[2]]))
+    np.testing.assert_allclose(Z[:, b[2]], Z0[:, b[2]] - 0.3 / nrm * KR[:, b[2]], rtol=1e-14)
+    assert np.all(np.isnan(Z[:, b[3]]))  # not a logit method: poisoned, so it is dropped
+    np.testing.assert_array_equal(C[:, b[0]], -0.1 * R[:, b[0]])
+
+
+def test_a_diverging_logit_run_is_dropped_and_the_weight_runs_go_on():
+    model = LinearModel(heavy_tailed_labels(3, seed=1))
+    entries = [("gd", opt.gd(1e6)), ("sign", opt.sign_descent(1e-2)),
+               ("normalized", opt.normalized_gd(0.2))]
+    runs = K.run_lockstep(model, entries, 20)
+    assert runs[0].diverged_at is not None and runs[0].final_loss == math.inf
+    assert runs[1].diverged_at is None and runs[2].diverged_at is None
+    alone = K.run_lockstep(model, entries[1:], 20)
+    for x, y in zip(runs[1:], alone, strict=True):
+        np.testing.assert_array_equal(x.overall, y.overall)
+
+
 def test_record_steps():
     r = K.record_steps(10_000)
     assert r[0] == 0 and r[-1] == 10_000 and np.all(np.diff(r) > 0)
@@ -217,6 +276,14 @@ def test_estimate_counts_flops_and_bytes():
     assert e["data_bytes"] == s[0] * (s[1] + 1) * 4
     assert e["seconds"] == pytest.approx(e["flops"] / 1e11)
     assert K.models_in_batch(10, 100) == 10 and K.models_in_batch(10**12) == 1
+    # float64: GD, momentum and normalized GD on the logits cost one n x n x c product and
+    # need the Gram matrix
+    f = K.estimate(7, 6, 100, np.float64, gflops=100.0, logit_models=3)
+    n, d, c = 896, 1024, 127
+    assert f["logit_models"] == 3
+    assert f["flops"] == pytest.approx(100 * (3 * 4.0 * n * (d + 1) * c + 3 * 2.0 * n * n * c))
+    assert f["data_bytes"] == n * (d + 1) * 8 + 8 * n * n
+    assert K.estimate(11, 6, 100, np.float32, gflops=1.0, logit_models=3)["logit_models"] == 0
 
 
 def _run_cli(args, **kw):
@@ -269,7 +336,7 @@ def test_cli_runs_writes_reproducible_files_and_json(tmp_path):
 
 def test_cli_prints_the_estimate_for_m_11_and_refuses_when_memory_is_short(monkeypatch,
                                                                           capsys, tmp_path):
-    monkeypatch.setattr(cli, "_available_memory", lambda: 2 * 2**30)
+    monkeypatch.setattr(cli, "available_memory", lambda: 2 * 2**30)
     code = cli.main(["--m", "11", "--steps", "1", "--out", str(tmp_path / "x")])
     err = capsys.readouterr().err
     assert code == 2

@@ -180,6 +180,29 @@ def test_stack_equals_single_models_and_float32_agrees():
     np.testing.assert_allclose(G32, Gs, atol=1e-5 * np.abs(Gs).max())
 
 
+def test_gram_and_losses_from_logits():
+    # K = A A^T, and the softmax half of loss_grad on given logits: same losses, and residuals
+    # R whose R_b^T A is model b's gradient
+    model = LinearModel(heavy_tailed_labels(3, seed=4))
+    K = model.gram
+    np.testing.assert_allclose(K, model.A @ model.A.T, rtol=1e-14)
+    assert K is model.gram and K.shape == (model.n, model.n)
+    rng = np.random.default_rng(1)
+    Ws = rng.standard_normal((2, *model.shape)) * 0.3
+    Gs = np.empty_like(Ws)
+    L, cls = model.loss_grad(Ws, Gs)
+    Z = np.concatenate([model.logits(W) for W in Ws], axis=1)
+    R = np.empty_like(Z)
+    L2, cls2 = model.loss_logits(Z, R, 2)
+    np.testing.assert_array_equal(L2, L)
+    np.testing.assert_array_equal(cls2, cls)
+    for b in range(2):
+        np.testing.assert_allclose(R[:, b * model.c : (b + 1) * model.c].T @ model.A, Gs[b],
+                                   rtol=1e-12, atol=1e-16)
+    with pytest.raises(ValueError, match="Z and R must have shape"):
+        model.loss_logits(Z, R, 3)
+
+
 # ----------------------------------------------------------------------------------------------
 # Hessian: HVPs, dense blocks, traces (K24.block-rows, K24.init-grad-hess)
 # ----------------------------------------------------------------------------------------------

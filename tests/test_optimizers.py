@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from numba import njit
 
 from linsim import optimizers as opt
 from linsim import rates
@@ -85,6 +86,73 @@ def test_update_rules_match_numpy(case3, method, o, kw):
     got = opt.run(case3, o, max_iter=60, record_iterates=61).iterates
     scale = np.max(np.abs(ref))
     assert np.max(np.abs(got - ref)) <= 1e-12 * scale
+
+
+@njit
+def _adam_reference_step(hyper, k, w, g, m, v):
+    """The Adam branch of :func:`linsim.optimizers.update` before it was made branch-free,
+    verbatim (Python error model, an ``if`` around the store)."""
+    n = w.size
+    lr = hyper[0]
+    b1 = hyper[1]
+    b2 = hyper[2]
+    eps = hyper[3]
+    bc = hyper[4] != 0.0
+    if k == 0 and hyper[5] != 0.0:
+        for i in range(n):
+            v[i] = g[i] * g[i]
+    c1 = 1.0 - b1 ** (k + 1) if (bc and b1 < 1.0) else 1.0
+    c2 = math.sqrt(1.0 - b2 ** (k + 1)) if (bc and b2 < 1.0) else 1.0
+    for i in range(n):
+        m[i] = b1 * m[i] + (1.0 - b1) * g[i]
+        v[i] = b2 * v[i] + (1.0 - b2) * g[i] * g[i]
+        if m[i] != 0.0:
+            w[i] -= lr * (m[i] / c1) / (math.sqrt(v[i]) / c2 + eps)
+
+
+@pytest.mark.parametrize("o", [opt.adam(1e-2), opt.adam(3e-3, 0.0, 0.999, name="a0"),
+                               opt.adam(1e-2, 0.5, 0.9, 0.0, bias_correction=False, v0="g0sq"),
+                               opt.adam01(0.1), opt.rmsprop(1e-2, 0.99, 0.0)])
+def test_adam_update_is_bit_identical_to_the_branching_rule(o):
+    # zeros in g (m = 0 entries), signed zeros in w and g, eps = 0 with v = 0: the compiled
+    # branch-free rule must give the old rule's iterates bit for bit, and never move an entry
+    # with m = 0 (no 0/0 NaN leaking in)
+    rng = np.random.default_rng(3)
+    n = 1001
+    w = rng.standard_normal(n)
+    w[::5] = -0.0
+    w[1::5] = 0.0
+    hyper = o.vector()
+    off = np.array([0, n], dtype=np.int64)
+    ref = [w.copy(), np.zeros(n), np.zeros(n)]
+    got = [w.copy(), np.zeros(n), np.zeros(n)]
+    for k in range(12):
+        g = rng.standard_normal(n) * 10.0 ** rng.uniform(-3, 3, n)
+        g[rng.random(n) < 0.3] = 0.0
+        g[rng.random(n) < 0.1] = -0.0
+        g[::3] = 0.0  # v0 = g0^2 = 0 there: with eps = 0 the denominator stays 0 while m = 0
+        if k == 0:
+            g0_zero = g == 0.0
+        elif hyper[2] == 1.0:
+            g[g0_zero] = 0.0  # beta2 = 1 freezes v = g0^2: the old rule was undefined there
+        still = got[0].copy()
+        _adam_reference_step(hyper, k, ref[0], g, ref[1], ref[2])
+        opt.update(o.code, hyper, k, got[0], g, got[1], got[2], off)
+        for a, b in zip(got, ref, strict=True):
+            assert np.array_equal(a.view(np.int64), b.view(np.int64))
+        zero_m = got[1] == 0.0
+        assert np.array_equal(got[0][zero_m].view(np.int64), still[zero_m].view(np.int64))
+        assert np.all(np.isfinite(got[0]))
+
+
+def test_adam_zero_denominator_with_nonzero_m_gives_inf_not_an_exception():
+    # beta2 = 1, eps = 0, v0 = g0^2 = 0 on entry 0, then g != 0 there: m != 0 over 0
+    o = opt.adam01(0.1)
+    w, m, v = np.zeros(2), np.zeros(2), np.zeros(2)
+    off = np.array([0, 2], dtype=np.int64)
+    opt.update(o.code, o.vector(), 0, w, np.array([0.0, 1.0]), m, v, off)
+    opt.update(o.code, o.vector(), 1, w, np.array([2.0, 1.0]), m, v, off)
+    assert w[0] == -math.inf and w[1] == -0.2
 
 
 @pytest.mark.parametrize("o", [opt.gd(3e-4), opt.heavy_ball(2e-4, 0.8), opt.adam(1e-2),

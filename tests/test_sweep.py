@@ -202,7 +202,7 @@ def test_bad_spec_files(text, suffix, message, tmp_path, capsys):
 
 def test_workers_memory_refusal(tmp_path, capsys, monkeypatch):
     """Full-mode cells running at once must fit together, not only one by one."""
-    monkeypatch.setattr(sweep, "_available_memory", lambda: 2**29)
+    monkeypatch.setattr(sweep, "available_memory", lambda: 2**29)
     grid = ["--classes", "1500,1501,1502", "--mode", "full", "--out", str(tmp_path / "o")]
     rc, _, err = _main([*grid, "--workers", "3"], capsys)
     assert rc == 2 and "--workers 3: the largest cells need about" in err

@@ -2,7 +2,8 @@
 model" and "The linear-model experiment"; Proposition 2 and Section 2 of K24).
 
 Measured on simulations of :mod:`linsim.experiments.k24_linear`; runs shared by claims and
-figures are cached.
+figures are cached. K24.init-grad-hess and K24.block-rows are also derived symbolically
+(:mod:`proofs.k24_linear`).
 
 Two predictions of THEORY.md are not what the simulations show, and the checks below test what
 they show instead (see the statements):
@@ -224,12 +225,12 @@ CLAIMS = [
           "general linear model with bias; Gaussian mixture with Zipf labels (c = 20, n = 3000, "
           "d = 12; quick c = 6) and heavy-tailed labels m = 4 (quick 3); blocks from exact "
           "Hessian-vector products, gradient also against finite differences",
-          _check_init, None, "k24_linear_init"),
+          _check_init, "proofs.k24_linear:k24_init_grad_hess", "k24_linear_init"),
     Claim("K24.block-rows", "K24",
           "per sample each row of Hessian blocks sums to zero: H_kk = -sum_{j != k} H_kj",
           "200 random single samples (quick 20), c in 2..8, d in 1..5, logit scales 0.1..30; "
           "exact per-sample Hessian, checked against finite differences of the gradient",
-          _check_block_rows, None, "k24_linear_init"),
+          _check_block_rows, "proofs.k24_linear:k24_block_rows", "k24_linear_init"),
     Claim("K24.assignment", "K24",
           "along GD the Hessian-block traces follow pi_k; on random labels the gradient norms "
           "follow sqrt(pi_k), so log ||grad_k|| vs log tr H_kk tends to slope 1/2 (THEORY's "

@@ -16,7 +16,18 @@ linear-model experiment"):
 The optimizers are the compiled update rules of :mod:`linsim.optimizers`
 (:func:`linsim.optimizers.update` on the flattened ``(c, d + 1)`` weights): every model of a
 step-size grid advances in *lockstep* (:func:`run_lockstep`), so one pair of BLAS products per
-step serves them all (:meth:`linsim.problems.linear.LinearModel.loss_grad` on a stack).
+step serves them all (:meth:`linsim.problems.linear.LinearModel.loss_grad` on a stack). GD,
+momentum and normalized GD, whose steps are linear combinations of gradients, run on their
+logits instead (:func:`logit_step`: one ``n x n x c`` product with the Gram matrix ``A A^T``
+per step, about 0.44 of the two ``n x D x c`` products at m = 7, same iterates up to rounding).
+
+Rounding matters here: at the tabulated step sizes of m = 7, GD (lr 10, far past its stability
+limit) and normalized GD are chaotic. Two runs whose products round differently (OpenBLAS with
+1 or 2 threads; a model stacked with others or alone; weights or logits) agree to about 1e-10
+up to step ~50-100, then their losses differ by O(1) (measured: 0.34 and 0.047 for GD at step
+200 with 1 and 2 BLAS threads); momentum drifts by about 1e-4. Every run is bit-reproducible
+for a fixed BLAS configuration, but those curves past ~100 steps are one rounding's
+realization, not a property of the method.
 
 Flows (:func:`flow_run`, :func:`sign_flow_limit`, :func:`discrete_vs_flow`): gradient and sign
 flow on the same general model through :func:`linsim.integrate.solve` (right-hand side
@@ -34,6 +45,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
+from numba import njit
 
 from .. import optimizers as opt
 from .. import rates
@@ -152,16 +164,204 @@ class Trajectory:
         return float("inf") if self.diverged_at is not None else float(self.overall[-1])
 
 
+#: Methods whose step is a linear combination of gradients: they can run on the logits.
+LOGIT_CODES = (opt.GD, opt.HEAVY_BALL, opt.NORMALIZED)
+
+
+def uses_gram(n: int, D: int, dtype=np.float64) -> bool:
+    """Whether :func:`run_lockstep` runs GD, heavy ball and normalized GD on the logits by
+    default: float64 data with ``n <= D``, where the ``n x n`` Gram matrix holds no more than
+    the inputs and its one product per step (``2 n^2 c`` flops) costs at most half of the two
+    products of a gradient (``4 n D c``)."""
+    return np.dtype(dtype) == np.float64 and n <= D
+
+
+@njit(cache=True)
+def logit_step(codes, hypers, k, Z, KR, R, M, C, MC):
+    """One step of GD, heavy ball or normalized GD for models side by side, on their logits.
+
+    Model ``b`` holds columns ``b c .. (b+1) c - 1`` of every ``(n, blocks c)`` array: logits
+    ``Z = A W^T``, residuals ``R`` (its gradient is ``R_b^T A``), ``KR = K R`` with the Gram
+    matrix ``K = A A^T`` (the gradient's move of the logits: ``A (R_b^T A)^T = K R_b``), the
+    momentum ``M`` of the logits. The rules are those of :func:`linsim.optimizers.update` with
+    ``w -> Z`` and ``g -> K R``: ``Z -= lr K R``; ``M = beta M - lr K R, Z += M``; and
+    ``Z -= lr_k K R / ||g||`` with ``||g||^2 = <R, K R>`` (no move when it is 0). With
+    ``C.shape[0] > 0`` the weights' coefficients are tracked as well (``W = W0 + C^T A``: the
+    same rules with ``g -> R``, momentum ``MC``), for snapshots. Any other method code poisons
+    the model's logits with NaN (it is then dropped as diverged).
+    """
+    n = Z.shape[0]
+    blocks = codes.size
+    c = Z.shape[1] // blocks
+    track = C.shape[0] > 0
+    for b in range(blocks):
+        code = codes[b]
+        h = hypers[b]
+        lo = b * c
+        hi = lo + c
+        # loops over row views (1-D, unit stride): they vectorize, 2-D indexing does not
+        if code == opt.HEAVY_BALL:
+            lr = h[0]
+            beta = h[1]
+            for i in range(n):
+                _momentum_row(Z[i], M[i], KR[i], lo, hi, lr, beta)
+                if track:
+                    _momentum_row(C[i], MC[i], R[i], lo, hi, lr, beta)
+            continue
+        if code == opt.GD:
+            a = h[0]
+        elif code == opt.NORMALIZED:
+            acc = 0.0
+            for i in range(n):
+                r = R[i]
+                kr = KR[i]
+                for j in range(lo, hi):
+                    acc += r[j] * kr[j]
+            if not acc > 0.0:
+                continue
+            a = opt.step_size(h, k) / math.sqrt(acc)
+        else:
+            for i in range(n):
+                Z[i, lo:hi] = np.nan
+            continue
+        for i in range(n):
+            _axpy_row(Z[i], KR[i], lo, hi, a)
+            if track:
+                _axpy_row(C[i], R[i], lo, hi, a)
+
+
+@njit(cache=True)
+def _axpy_row(z, g, lo, hi, a):
+    """``z[lo:hi] -= a g[lo:hi]`` (on slices, indices from 0: no wraparound test, so the loop
+    vectorizes)."""
+    zs = z[lo:hi]
+    gs = g[lo:hi]
+    for j in range(zs.size):
+        zs[j] -= a * gs[j]
+
+
+@njit(cache=True)
+def _momentum_row(z, m, g, lo, hi, lr, beta):
+    """``m = beta m - lr g; z += m`` on ``[lo, hi)`` (slices, as :func:`_axpy_row`)."""
+    zs = z[lo:hi]
+    ms = m[lo:hi]
+    gs = g[lo:hi]
+    for j in range(zs.size):
+        ms[j] = beta * ms[j] - lr * gs[j]
+        zs[j] += ms[j]
+
+
+class _WeightGroup:
+    """Models that step their weights (every method): one stacked :meth:`loss_grad` per step."""
+
+    def __init__(self, model: LinearModel, entries: Sequence[tuple[str, opt.Optimizer]],
+                 index: Sequence[int], W0: np.ndarray | None):
+        k = len(index)
+        self.model = model
+        self.alive = np.asarray(index, dtype=np.int64)
+        self.W = model.zeros(k)
+        if W0 is not None:
+            self.W[:] = W0
+        self.G = np.empty_like(self.W)
+        self.mom = np.zeros((k, model.size))
+        self.sec = np.zeros((k, model.size))
+        self.codes = {a: entries[a][1].code for a in index}
+        self.hypers = {a: entries[a][1].vector() for a in index}
+        self.offsets = np.array([0, model.size], dtype=np.int64)
+
+    def evaluate(self) -> tuple[np.ndarray, np.ndarray]:
+        return self.model.loss_grad(self.W, self.G)
+
+    def snapshot(self) -> list[tuple[np.ndarray, np.ndarray]]:
+        norms = self.model.class_grad_norms(self.G)
+        return [(norms[j].copy(), self.model.block_traces(self.W[j]))
+                for j in range(self.alive.size)]
+
+    def keep(self, keep: np.ndarray) -> None:
+        self.alive = self.alive[keep]
+        # G: this step's gradients, still needed
+        self.W, self.G = self.W[keep].copy(), self.G[keep].copy()
+        self.mom, self.sec = self.mom[keep].copy(), self.sec[keep].copy()
+
+    def step(self, s: int) -> None:
+        for j, a in enumerate(self.alive):
+            opt.update(self.codes[a], self.hypers[a], s, self.W[j].reshape(-1),
+                       self.G[j].reshape(-1), self.mom[j], self.sec[j], self.offsets)
+
+
+class _LogitGroup:
+    """GD, heavy ball and normalized GD on their logits (:func:`logit_step`): one ``n x n x
+    (k c)`` product ``K R`` per step, weights only at snapshots (``W = W0 + C^T A``)."""
+
+    def __init__(self, model: LinearModel, entries: Sequence[tuple[str, opt.Optimizer]],
+                 index: Sequence[int], W0: np.ndarray | None, track: bool):
+        k = len(index)
+        n, c = model.n, model.c
+        self.model = model
+        self.alive = np.asarray(index, dtype=np.int64)
+        self.K = model.gram if k else np.zeros((0, 0))
+        self.A = model.A.astype(np.float64, copy=False)
+        self.W0 = None if W0 is None else np.asarray(W0, dtype=np.float64)
+        self.Z = np.zeros((n, k * c))
+        if self.W0 is not None and k:
+            self.Z[:] = np.tile(self.A @ self.W0.T, (1, k))
+        self.R = np.empty((n, k * c))
+        self.KR = np.empty((n, k * c))
+        self.M = np.zeros((n, k * c))
+        shape = (n, k * c) if track else (0, 0)
+        self.C, self.MC = np.zeros(shape), np.zeros(shape)
+        self.codes = np.array([entries[a][1].code for a in index], dtype=np.int64)
+        self.hypers = np.array([entries[a][1].vector()[: opt.HYPER_HEAD] for a in index]
+                               ).reshape(k, opt.HYPER_HEAD)
+
+    def evaluate(self) -> tuple[np.ndarray, np.ndarray]:
+        return self.model.loss_logits(self.Z, self.R, self.alive.size)
+
+    def snapshot(self) -> list[tuple[np.ndarray, np.ndarray]]:
+        c, out = self.model.c, []
+        for j in range(self.alive.size):
+            cols = slice(j * c, (j + 1) * c)
+            G = self.R[:, cols].T @ self.A
+            W = self.C[:, cols].T @ self.A
+            if self.W0 is not None:
+                W += self.W0
+            out.append((self.model.class_grad_norms(G), self.model.block_traces(W)))
+        return out
+
+    def keep(self, keep: np.ndarray) -> None:
+        n, c = self.model.n, self.model.c
+        k = self.alive.size
+        self.alive = self.alive[keep]
+        self.codes, self.hypers = self.codes[keep].copy(), self.hypers[keep].copy()
+        for name in ("Z", "R", "KR", "M", "C", "MC"):
+            x = getattr(self, name)
+            if x.shape[0]:
+                setattr(self, name, x.reshape(n, k, c)[:, keep].reshape(n, -1).copy())
+
+    def step(self, s: int) -> None:
+        np.matmul(self.K, self.R, out=self.KR)
+        logit_step(self.codes, self.hypers, s, self.Z, self.KR, self.R, self.M, self.C,
+                   self.MC)
+
+
 def run_lockstep(model: LinearModel, entries: Sequence[tuple[str, opt.Optimizer]], steps: int,
                  record: np.ndarray | None = None, snapshots: Sequence[int] = (),
                  blowup: float = BLOWUP, progress: Callable[[int], None] | None = None,
-                 W0: np.ndarray | None = None) -> list[Trajectory]:
+                 W0: np.ndarray | None = None, gram: bool | None = None) -> list[Trajectory]:
     """Run every ``(name, optimizer)`` from ``W0`` (default 0) for ``steps`` steps, in lockstep.
 
-    Each step evaluates all live models with one stacked :meth:`LinearModel.loss_grad` (two BLAS
-    products) and applies each one's compiled update rule (:func:`linsim.optimizers.update`)
-    to its flattened weights. A model whose loss is not finite or exceeds ``blowup log c`` is
-    dropped (its ``diverged_at`` set).
+    Two groups advance side by side, each with one stacked evaluation per step:
+
+    * GD, heavy ball and normalized GD (with ``gram``) run on their logits ``Z = A W^T``: a
+      gradient ``G = R^T A`` moves them by ``K R``, with the Gram matrix ``K = A A^T``, so
+      one ``n x n x (k c)`` product serves the step (:func:`logit_step`; the weights are formed
+      only at snapshots). The same iterates as stepping the weights, up to rounding: about
+      ``2 n / (4 D)`` of the cost, 0.44 at ``m = 7``;
+    * every other model steps its weights: one stacked :meth:`LinearModel.loss_grad` (two BLAS
+      products) and its compiled update rule (:func:`linsim.optimizers.update`).
+
+    A model whose loss is not finite or exceeds ``blowup log c`` is dropped (its
+    ``diverged_at`` set).
 
     Parameters
     ----------
@@ -178,6 +378,9 @@ def run_lockstep(model: LinearModel, entries: Sequence[tuple[str, opt.Optimizer]
         Called with the number of steps done since the last call.
     W0 : ndarray, optional
         Initial weights ``(c, D)``.
+    gram : bool, optional
+        Run GD, heavy ball and normalized GD on the logits; default :func:`uses_gram` (float64
+        data with ``n <= D``).
 
     Returns
     -------
@@ -185,50 +388,43 @@ def run_lockstep(model: LinearModel, entries: Sequence[tuple[str, opt.Optimizer]
         In the order of ``entries``.
     """
     record = record_steps(steps) if record is None else np.asarray(record, dtype=np.int64)
-    k, c, size = len(entries), model.c, model.size
-    R = record.size
-    overall = np.full((R, k), np.nan)
-    cls = np.full((R, k, c), np.nan)
+    k, c = len(entries), model.c
+    nrec = record.size
+    overall = np.full((nrec, k), np.nan)
+    cls = np.full((nrec, k, c), np.nan)
     out = [Trajectory(name, o, record, overall[:, j], cls[:, j]) for j, (name, o) in
            enumerate(entries)]
-    W = model.zeros(k)
-    if W0 is not None:
-        W[:] = W0
-    G = np.empty_like(W)
-    mom = np.zeros((k, size))
-    sec = np.zeros((k, size))
-    codes = [o.code for _, o in entries]
-    hypers = [o.vector() for _, o in entries]
-    offsets = np.array([0, size], dtype=np.int64)
-    alive = np.arange(k)
+    if gram is None:
+        gram = uses_gram(model.n, model.D, model.dtype)
+    on_logits = [j for j, (_, o) in enumerate(entries) if gram and o.code in LOGIT_CODES]
+    on_weights = [j for j in range(k) if j not in set(on_logits)]
     snap = set(int(s) for s in snapshots)
+    groups = [g for g in (_WeightGroup(model, entries, on_weights, W0),
+                          _LogitGroup(model, entries, on_logits, W0, bool(snap)))
+              if g.alive.size]
     limit = blowup * math.log(c)
     ri = 0
     for s in range(steps + 1):
-        L, CL = model.loss_grad(W, G)
-        while ri < R and record[ri] == s:
-            overall[ri, alive] = L
-            cls[ri, alive] = CL
+        lo = ri
+        while ri < nrec and record[ri] == s:
             ri += 1
-        if s in snap:
-            norms = model.class_grad_norms(G)
-            for j, a in enumerate(alive):
-                out[a].snapshots[s] = (norms[j].copy(), model.block_traces(W[j]))
-        bad = ~(np.isfinite(L) & (L <= limit))
-        if bad.any():
-            for a in alive[bad]:
-                out[a].diverged_at = s
-            keep = ~bad
-            alive = alive[keep]
-            W, G = W[keep].copy(), G[keep].copy()  # G: this step's gradients, still needed
-            mom, sec = mom[keep].copy(), sec[keep].copy()
-            if alive.size == 0:
-                break
-        if s == steps:
+        for g in groups:
+            L, CL = g.evaluate()
+            overall[lo:ri, g.alive] = L
+            cls[lo:ri, g.alive] = CL
+            if s in snap:
+                for a, sn in zip(g.alive, g.snapshot(), strict=True):
+                    out[a].snapshots[s] = sn
+            bad = ~(np.isfinite(L) & (L <= limit))
+            if bad.any():
+                for a in g.alive[bad]:
+                    out[a].diverged_at = s
+                g.keep(~bad)
+        groups = [g for g in groups if g.alive.size]
+        if not groups or s == steps:
             break
-        for j, a in enumerate(alive):
-            opt.update(codes[a], hypers[a], s, W[j].reshape(-1), G[j].reshape(-1), mom[j],
-                       sec[j], offsets)
+        for g in groups:
+            g.step(s)
         if progress is not None:
             progress(1)
     return out
@@ -346,6 +542,7 @@ def experiment(
     record: np.ndarray | None = None,
     memory_budget: int = 1 << 30,
     progress: bool = False,
+    gram: bool | None = None,
 ) -> ExperimentResult:
     """Run K24.experiment: each optimizer at the best step size of its grid.
 
@@ -377,6 +574,9 @@ def experiment(
         Bytes of model state per lockstep batch.
     progress : bool
         tqdm bar on stderr (terminal only).
+    gram : bool, optional
+        Run GD, momentum and normalized GD on the logits (see :func:`run_lockstep`); default
+        :func:`uses_gram`.
 
     Returns
     -------
@@ -417,7 +617,7 @@ def experiment(
     try:
         for lo in range(0, len(entries), per):
             runs += run_lockstep(model, entries[lo : lo + per], steps, record, snapshots,
-                                 progress=None if bar is None else bar.update)
+                                 progress=None if bar is None else bar.update, gram=gram)
     finally:
         if bar is not None:
             bar.close()
@@ -668,20 +868,25 @@ def measure_gflops(dtype=np.float64, size: int = 768, repeats: int = 3) -> float
 
 
 def estimate(m: int, models: int, steps: int, dtype=np.float64,
-             gflops: float | None = None) -> dict:
+             gflops: float | None = None, logit_models: int = 0) -> dict:
     """Memory and time of ``models`` runs of ``steps`` steps at size ``m``.
 
-    Memory: the inputs ``n x (d + 1)`` in the data dtype plus one lockstep state per model
-    (:func:`model_bytes`); time: ``models * steps`` gradients at the measured BLAS rate.
+    Memory: the inputs ``n x (d + 1)`` in the data dtype, the Gram matrix (``8 n^2`` bytes)
+    where some runs go on the logits, plus one lockstep state per model (:func:`model_bytes`);
+    time: the products of ``models * steps`` steps at the measured BLAS rate, where
+    ``logit_models`` of the runs (GD, momentum, normalized GD) cost one ``n x n x c`` product
+    per step instead of two ``n x D x c`` ones when :func:`uses_gram` holds.
     """
     s = sizes(m)
     dt = np.dtype(dtype)
-    data_b = s["n"] * (s["d"] + 1) * dt.itemsize
+    n, D, c = s["n"], s["d"] + 1, s["classes"]
+    logit = min(int(logit_models), models) if uses_gram(n, D, dt) else 0
+    data_b = n * D * dt.itemsize + (8 * n * n if logit else 0)
     state_b = models * model_bytes(s, dt)
     rate = measure_gflops(dt) if gflops is None else gflops
-    flops = models * steps * flops_per_step(m)
-    return {"m": m, **s, "models": models, "steps": steps, "dtype": dt.name,
-            "data_bytes": int(data_b), "state_bytes": int(state_b),
+    flops = steps * ((models - logit) * flops_per_step(m) + logit * 2.0 * n * n * c)
+    return {"m": m, **s, "models": models, "logit_models": logit, "steps": steps,
+            "dtype": dt.name, "data_bytes": int(data_b), "state_bytes": int(state_b),
             "total_bytes": int(data_b + state_b), "flops": flops, "gflops": rate,
             "seconds": flops / (rate * 1e9)}
 
@@ -690,4 +895,5 @@ __all__ = ["SPECS", "TUNED", "OptimizerSpec", "Trajectory", "ExperimentResult", 
            "record_steps", "run_lockstep", "experiment", "criterion", "grid_edges",
            "assignment_slopes", "snapshot_steps", "init_grad_hess_check", "block_rows_check",
            "flow_run", "sign_flow_limit", "discrete_vs_flow", "estimate", "flops_per_step",
-           "measure_gflops", "model_bytes", "models_in_batch"]
+           "measure_gflops", "model_bytes", "models_in_batch", "uses_gram", "logit_step",
+           "LOGIT_CODES"]

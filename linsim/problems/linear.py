@@ -10,7 +10,10 @@ The bias is stored as an extra input column of ones: the model holds ``A = [X | 
 BLAS product ``Z = A W^T`` and the gradient another, ``G = (P - Y)^T A / n``. Everything below
 works on ``W`` of shape ``(c, D)`` or on a *stack* ``(k, c, D)`` of ``k`` models that share the
 data: the stack is multiplied as one ``(k c) x D`` matrix, which keeps BLAS efficient when ``c``
-is small and lets several optimizers (or step sizes) advance in lockstep.
+is small and lets several optimizers (or step sizes) advance in lockstep. Methods whose steps
+are linear combinations of gradients can also advance on the logits alone: the Gram matrix
+``K = A A^T`` (:attr:`LinearModel.gram`) maps residuals to logit moves, and
+:meth:`LinearModel.loss_logits` is the softmax half of :meth:`LinearModel.loss_grad`.
 
 The softmax of each row of ``Z`` goes through the one softmax kernel of linsim,
 :func:`linsim.problems.softmax.softmax_column` (stable for logits of any size, ``1 - p`` kept
@@ -355,6 +358,7 @@ class LinearModel:
             raise ValueError("every class needs at least one sample (or allow_empty=True)")
         self.counts = np.maximum(data.counts, 1)
         self._sq = None
+        self._gram = None
         self._buf: dict = {}
 
     # -- shapes -------------------------------------------------------------------------------
@@ -449,6 +453,51 @@ class LinearModel:
         if single:
             return float(loss[0]), class_losses[0].copy()
         return loss.copy(), class_losses.copy()
+
+    # -- logit space (the Gram matrix) --------------------------------------------------------
+    @property
+    def gram(self) -> np.ndarray:
+        """``K = A A^T`` (n, n), float64, computed once (``8 n^2`` bytes).
+
+        Any ``W = W0 + C^T A`` has logits ``A W^T = A W0^T + K C``, and the gradient ``R^T A``
+        moves the logits by ``K R``: a method whose step is a linear combination of gradients
+        (GD, heavy ball, normalized GD) can run on the logits with one ``n x n x c`` product per
+        step instead of the two ``n x D x c`` products of :meth:`loss_grad` (see
+        :func:`linsim.experiments.k24_linear.run_lockstep`).
+        """
+        if self._gram is None:
+            A = self.A.astype(np.float64, copy=False)
+            self._gram = A @ A.T
+        return self._gram
+
+    def loss_logits(self, Z: np.ndarray, R: np.ndarray, blocks: int = 1
+                    ) -> tuple[np.ndarray, np.ndarray]:
+        """Losses and residuals from given logits: the softmax half of :meth:`loss_grad`.
+
+        Parameters
+        ----------
+        Z : ndarray
+            ``(n, blocks * c)`` logits, model ``b`` in columns ``b c .. (b+1) c - 1``.
+        R : ndarray
+            Same shape and dtype; receives ``(softmax - e_y) / n`` per model, so that
+            ``R_b^T A`` is model ``b``'s gradient.
+        blocks : int
+            Number of models side by side.
+
+        Returns
+        -------
+        loss : ndarray
+            ``(blocks,)`` full-batch losses.
+        class_losses : ndarray
+            ``(blocks, c)`` per-class mean losses.
+        """
+        if Z.shape != (self.n, blocks * self.c) or R.shape != Z.shape:
+            raise ValueError(f"Z and R must have shape {(self.n, blocks * self.c)}, got "
+                             f"{Z.shape} and {R.shape}")
+        sums = np.empty((blocks, self.c))
+        flush = _F32_FLUSH if R.dtype != np.float64 else 0.0
+        rows_softmax(Z, self.y, blocks, 1.0 / self.n, R, sums, flush)
+        return sums.sum(axis=1) / self.n, sums / self.counts
 
     def loss(self, W: np.ndarray) -> float | np.ndarray:
         """Full-batch loss (a float, or ``(k,)`` for a stack)."""
