@@ -7,6 +7,7 @@ every one of its checks is symbolic and passed.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -69,3 +70,26 @@ class Certificate:
             "passed": self.passed,
             "checks": [c.__dict__ for c in self.checks],
         }
+
+
+def report(certs: dict[str, Certificate]) -> str:
+    """A plain-text table: claim, symbolic status, then each check."""
+    lines = [f"{'claim':<22} {'status':<9} passed", "-" * 78]
+    for claim, cert in certs.items():
+        lines.append(f"{claim:<22} {cert.symbolic:<9} {cert.passed}")
+        for chk in cert.checks:
+            mark = "ok  " if chk.passed else "FAIL"
+            lines.append(f"    {chk.kind:<9} {mark} {chk.statement}")
+    return "\n".join(lines)
+
+
+def main(certificates: Callable[[], dict[str, Certificate]]) -> int:
+    """``python -m proofs.<paper>``: compute the module's certificates and print
+    :func:`report`; exit code 1 if any failed."""
+    import time
+
+    start = time.perf_counter()
+    certs = certificates()
+    print(report(certs))
+    print(f"\n{len(certs)} certificates in {time.perf_counter() - start:.1f} s")
+    return 0 if all(c.passed for c in certs.values()) else 1

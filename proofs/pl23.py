@@ -19,7 +19,7 @@ from __future__ import annotations
 import numpy as np
 import sympy as sp
 
-from proofs import Certificate
+from proofs import Certificate, main
 
 __all__ = ["certificates", "pl23_clip_helps", "pl23_sharpness", "pl23_stable_step"]
 
@@ -136,8 +136,6 @@ def certificates() -> dict[str, Certificate]:
 
 
 if __name__ == "__main__":  # pragma: no cover
-    for cid, cert in certificates().items():
-        print(f"{cid}: {cert.symbolic}")
-        for ch in cert.checks:
-            print(f"  [{'ok' if ch.passed else 'FAIL'} {ch.kind}] {ch.statement}\n"
-                  f"      {ch.detail}")
+    import sys
+
+    sys.exit(main(certificates))

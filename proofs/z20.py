@@ -29,7 +29,7 @@ from __future__ import annotations
 import numpy as np
 import sympy as sp
 
-from proofs import Certificate
+from proofs import Certificate, main
 
 __all__ = ["certificates", "z20_clip_nonconvex", "z20_clip_strongly_convex", "z20_coordinate",
            "z20_sgd_fails", "z20_threshold_tent"]
@@ -182,7 +182,6 @@ def certificates() -> dict[str, Certificate]:
 
 
 if __name__ == "__main__":  # pragma: no cover
-    for cid, cert in certificates().items():
-        print(f"{cid}: {cert.symbolic}")
-        for c in cert.checks:
-            print(f"  [{'ok' if c.passed else 'FAIL'} {c.kind}] {c.statement}\n      {c.detail}")
+    import sys
+
+    sys.exit(main(certificates))

@@ -32,7 +32,7 @@ from collections.abc import Callable
 import numpy as np
 import sympy as sp
 
-from proofs import Certificate
+from proofs import Certificate, main
 from proofs.k24 import _nonneg_from_zero, _zero
 
 __all__ = ["certificates", "z24_adam_bound", "z24_gd_lower_bound", "z24_gf_closed_form",
@@ -417,12 +417,7 @@ def certificates() -> dict[str, Certificate]:
     return {claim: fn() for claim, fn in _CLAIMS.items()}
 
 
-if __name__ == "__main__":
-    import time
+if __name__ == "__main__":  # pragma: no cover
+    import sys
 
-    from proofs.k24 import _table
-
-    start = time.perf_counter()
-    all_certs = certificates()
-    print(_table(all_certs))
-    print(f"\n{len(all_certs)} certificates in {time.perf_counter() - start:.1f} s")
+    sys.exit(main(certificates))
