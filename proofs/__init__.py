@@ -11,6 +11,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Literal
 
+import sympy as sp
+
 Kind = Literal["symbolic", "numeric"]
 
 
@@ -93,3 +95,27 @@ def main(certificates: Callable[[], dict[str, Certificate]]) -> int:
     print(report(certs))
     print(f"\n{len(certs)} certificates in {time.perf_counter() - start:.1f} s")
     return 0 if all(c.passed for c in certs.values()) else 1
+
+
+def zero(expr: sp.Expr) -> tuple[bool, sp.Expr]:
+    """Simplify ``expr``; return whether it is identically 0 and the simplified form."""
+    r = sp.simplify(expr)
+    return r == 0, r
+
+
+def nonneg_from_zero(h: sp.Expr, var: sp.Symbol, depth: int = 2) -> tuple[bool, str]:
+    """Prove h(var) >= 0 for var >= 0 from h(0) = 0 and h' >= 0, all decided by SymPy.
+
+    When SymPy's assumptions cannot settle h' >= 0 directly, the same argument is applied to h'
+    (up to ``depth`` derivatives).
+    """
+    h0 = sp.simplify(h.subs(var, 0))
+    dh = sp.factor(sp.together(sp.diff(h, var)))
+    if h0 != 0:
+        return False, f"h(0)={h0} != 0"
+    if dh.is_nonnegative is True:
+        return True, f"h(0)=0, h'={dh} >= 0"
+    if depth > 1:
+        ok, sub = nonneg_from_zero(dh, var, depth - 1)
+        return ok, f"h(0)=0, h'={dh} >= 0 since [{sub}]"
+    return False, f"h(0)=0, h'={dh}: sign not settled"

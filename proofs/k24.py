@@ -44,7 +44,7 @@ from collections.abc import Callable
 import mpmath
 import sympy as sp
 
-from proofs import Certificate, Kind, main
+from proofs import Certificate, Kind, main, nonneg_from_zero, zero
 
 __all__ = [
     "certificates",
@@ -66,12 +66,6 @@ _U = sp.Symbol("u", nonnegative=True)
 # --------------------------------------------------------------------------------------------
 # small helpers
 # --------------------------------------------------------------------------------------------
-def _zero(expr: sp.Expr) -> tuple[bool, sp.Expr]:
-    """Simplify ``expr``; return whether it is identically 0 and the simplified form."""
-    r = sp.simplify(expr)
-    return r == 0, r
-
-
 def _column_loss(xk: sp.Expr, others: list[sp.Expr], rest: sp.Expr = sp.S.Zero) -> sp.Expr:
     """``-log softmax(w)_k`` with w_k = xk, some explicit off-diagonal entries, and ``rest``.
 
@@ -138,7 +132,7 @@ def _check_margin_solution(
         slope = sp.solve(sp.diff(implicit, _T), du)
         if len(slope) != 1:
             return False, "symbolic", f"implicit differentiation gave {slope}"
-        ok, r = _zero(slope[0] - _margin_rhs(uf, rhs_factor))
+        ok, r = zero(slope[0] - _margin_rhs(uf, rhs_factor))
         known = "" if ok else f" (SymPy: nonzero={r.is_nonzero})"
         return ok, "symbolic", f"d/dt[e^u+(c-1)u-1-c pi t]=0 => u'={slope[0]}; u'-rhs -> {r}{known}"
     if form != "lambert":
@@ -173,24 +167,6 @@ def _numeric_margin_residual(residual: sp.Expr) -> tuple[bool, str]:
     return ok, f"mpmath 40 digits on 32 grid points, max |u'-rhs| = {shown}"
 
 
-def _nonneg_from_zero(h: sp.Expr, var: sp.Symbol, depth: int = 2) -> tuple[bool, str]:
-    """Prove h(var) >= 0 for var >= 0 from h(0) = 0 and h' >= 0, all decided by SymPy.
-
-    When SymPy's assumptions cannot settle h' >= 0 directly, the same argument is applied to h'
-    (up to ``depth`` derivatives).
-    """
-    h0 = sp.simplify(h.subs(var, 0))
-    dh = sp.factor(sp.together(sp.diff(h, var)))
-    if h0 != 0:
-        return False, f"h(0)={h0} != 0"
-    if dh.is_nonnegative is True:
-        return True, f"h(0)=0, h'={dh} >= 0"
-    if depth > 1:
-        ok, sub = _nonneg_from_zero(dh, var, depth - 1)
-        return ok, f"h(0)=0, h'={dh} >= 0 since [{sub}]"
-    return False, f"h(0)=0, h'={dh}: sign not settled"
-
-
 # --------------------------------------------------------------------------------------------
 # K24.decouple
 # --------------------------------------------------------------------------------------------
@@ -214,8 +190,8 @@ def k24_decouple() -> Certificate:
     gk2, gj2 = (sp.simplify(g.subs(two)) for g in (g_k, g_j))
     pk = sp.exp(a) / (sp.exp(a) + _Z * sp.exp(b))
     pj = sp.exp(b) / (sp.exp(a) + _Z * sp.exp(b))
-    ok1, r1 = _zero(gk2 - _PI * (pk - 1))
-    ok2, r2 = _zero(gj2 - _PI * pj)
+    ok1, r1 = zero(gk2 - _PI * (pk - 1))
+    ok2, r2 = zero(gj2 - _PI * pj)
     cert.add(
         "grad of pi*l at two-level column: g_diag = pi(p_k - 1), g_off = pi p_j",
         "symbolic",
@@ -226,7 +202,7 @@ def k24_decouple() -> Certificate:
     # Off-diagonal entries stay equal: two explicit off-diagonal entries, any remainder.
     loss3 = _column_loss(xk, [xj, xm], rest)
     diff_off = _PI * (sp.diff(loss3, xj) - sp.diff(loss3, xm))
-    ok, r = _zero(diff_off.subs({xj: b, xm: b}))
+    ok, r = zero(diff_off.subs({xj: b, xm: b}))
     cert.add(
         "the c-1 off-diagonal gradient entries are equal when the off-diagonal logits are",
         "symbolic",
@@ -234,7 +210,7 @@ def k24_decouple() -> Certificate:
         f"g_j - g_m at x_j=x_m=b, any R>=0 -> {r} (c=2 has one off entry)",
     )
 
-    ok, r = _zero(gk2 + _Z * gj2)
+    ok, r = zero(gk2 + _Z * gj2)
     cert.add(
         "gradient entries sum to zero: g_diag + (c-1) g_off = 0, so a+(c-1)b=0 is preserved",
         "symbolic",
@@ -243,7 +219,7 @@ def k24_decouple() -> Certificate:
     )
 
     du = -(gk2 - gj2)
-    ok, r = _zero(du.subs(a, b + _U) - _margin_rhs(_U))
+    ok, r = zero(du.subs(a, b + _U) - _margin_rhs(_U))
     cert.add(
         "u = a - b obeys u' = -(g_diag - g_off) = c pi / (e^u + c - 1)",
         "symbolic",
@@ -345,11 +321,11 @@ def k24_gf_closed_form() -> Certificate:
     ok_impl = sp.simplify((sp.exp(u) + _Z * u - (1 + _C * _PI * _T)).subs({u: 0, _T: 0})) == 0
     y = 1 / _Z
     x0 = x.subs(_T, 0)
-    ok_arg, r_arg = _zero(y * sp.exp(y) - x0)
+    ok_arg, r_arg = zero(y * sp.exp(y) - x0)
     ok_branch = (y + 1).is_positive is True  # y >= -1: W0 inverts y e^y there
-    ok_l, r_l = _zero(ul.subs(_T, 0).subs(sp.LambertW(x0), y))
+    ok_l, r_l = zero(ul.subs(_T, 0).subs(sp.LambertW(x0), y))
     l0 = sp.log(1 + _Z * sp.exp(-u)).subs(u, 0)
-    ok_l0, r_l0 = _zero(l0 - sp.log(_C))
+    ok_l0, r_l0 = zero(l0 - sp.log(_C))
     cert.add(
         "l_k(t) = log(1 + (c-1) e^{-u(t)}) starts at l_k(0) = log c (W(0) = 0)",
         "symbolic",
@@ -396,7 +372,7 @@ def k24_gf_rate() -> Certificate:
     )
 
     lim = sp.limit(_PI * t_of_u * loss, u, sp.oo)
-    ok, r = _zero(lim - (1 - 1 / c))
+    ok, r = zero(lim - (1 - 1 / c))
     cert.add(
         "pi t l(t) -> 1 - 1/c as t -> inf",
         "symbolic",
@@ -409,9 +385,9 @@ def k24_gf_rate() -> Certificate:
     y = sp.Symbol("y", nonnegative=True)
 
     # Lower bound: log(1+y) >= y/(1+y) with y = z e^{-u}, then z/(e^u+z) >= z/(e^u+zu+z).
-    ok_a, r_a = _zero((1 - 1 / c) / one_plus - z / den)
-    ok_b, d_b = _nonneg_from_zero(sp.log(1 + y) - y / (1 + y), y)
-    ok_c, r_c = _zero((y / (1 + y)).subs(y, z * sp.exp(-u)) - z / (sp.exp(u) + z))
+    ok_a, r_a = zero((1 - 1 / c) / one_plus - z / den)
+    ok_b, d_b = nonneg_from_zero(sp.log(1 + y) - y / (1 + y), y)
+    ok_c, r_c = zero((y / (1 + y)).subs(y, z * sp.exp(-u)) - z / (sp.exp(u) + z))
     gap = sp.factor(sp.together(z / (sp.exp(u) + z) - z / den))
     ok_d = gap.is_nonnegative is True
     cert.add(
@@ -423,10 +399,10 @@ def k24_gf_rate() -> Certificate:
     )
 
     # Upper bound: log(1+y) <= y with y = z e^{-u}, then z e^{-u} <= z c/(e^u+zu+z) iff e^u >= 1+u.
-    ok_a, r_a = _zero((c - 1) / one_plus - z * c / den)
-    ok_b, d_b = _nonneg_from_zero(y - sp.log(1 + y), y)
-    ok_e, r_e = _zero(z * c / den - z * sp.exp(-u) - z**2 * (sp.exp(u) - 1 - u) * sp.exp(-u) / den)
-    ok_f, d_f = _nonneg_from_zero(sp.exp(u) - 1 - u, u)
+    ok_a, r_a = zero((c - 1) / one_plus - z * c / den)
+    ok_b, d_b = nonneg_from_zero(y - sp.log(1 + y), y)
+    ok_e, r_e = zero(z * c / den - z * sp.exp(-u) - z**2 * (sp.exp(u) - 1 - u) * sp.exp(-u) / den)
+    ok_f, d_f = nonneg_from_zero(sp.exp(u) - 1 - u, u)
     signs = bool((z**2).is_nonnegative and sp.exp(-u).is_positive and den.is_positive)
     cert.add(
         "upper bound l(t) <= (c-1)/(1+pi t) for all t >= 0",
@@ -517,7 +493,7 @@ def k24_sf_closed_form() -> Certificate:
     )
 
     lim = sp.limit(sp.exp(2 * t) * target, t, sp.oo)
-    ok, r = _zero(lim - (c - 1))
+    ok, r = zero(lim - (c - 1))
     cert.add(
         "e^{2t} l_k(t) -> c - 1 as t -> inf (exponent 2, independent of pi_k and c)",
         "symbolic",
@@ -604,12 +580,12 @@ def k24_nf_reparam() -> Certificate:
     dL = sp.diff(fy, s).subs(
         {sp.Derivative(yi, s): -gi / norm(gys) for yi, gi in zip(ys, gys, strict=True)}
     )
-    ok_nf, r_nf = _zero(dL + norm(gys))
+    ok_nf, r_nf = zero(dL + norm(gys))
     xs = [sp.Function(f"x{i + 1}")(t) for i in range(2)]
     fx = f.subs(dict(zip(X, xs, strict=True)), simultaneous=True)
     gxs = g_at(xs)
     dLg = sp.diff(fx, t).subs({sp.Derivative(xi, t): -gi for xi, gi in zip(xs, gxs, strict=True)})
-    ok_gf, r_gf = _zero(dLg + norm(gxs) ** 2)
+    ok_gf, r_gf = zero(dLg + norm(gxs) ** 2)
     cert.add(
         "dL/ds = -||g|| along NF and dL/dt = -||g||^2 along GF: L is monotone on the shared path",
         "symbolic",

@@ -32,8 +32,7 @@ from collections.abc import Callable
 import numpy as np
 import sympy as sp
 
-from proofs import Certificate, main
-from proofs.k24 import _nonneg_from_zero, _zero
+from proofs import Certificate, main, nonneg_from_zero, zero
 
 __all__ = ["certificates", "z24_adam_bound", "z24_gd_lower_bound", "z24_gf_closed_form",
            "z24_scale_invariance", "z24_sf_diagonal"]
@@ -147,7 +146,7 @@ def z24_gf_closed_form() -> Certificate:
         rank = {v: i for i, v in enumerate(sorted(spec))}
         return sum(sp.Rational(v, 2) * z[rank[v]] ** 2 * sp.exp(-2 * v * _T) for v in spec)
 
-    ok5, r5 = _zero(loss(spec3) - loss(spec4))
+    ok5, r5 = zero(loss(spec3) - loss(spec4))
     cert.add("Case 3 and Case 4 with matched eigen-coordinates have the same GF loss for all t "
              "(GF cannot tell the block structure)", "symbolic", ok5,
              f"the two closed-form sums differ by {r5}")
@@ -224,18 +223,18 @@ def z24_gd_lower_bound() -> Certificate:
     # loss components: 1/2 * 1 * 1^2 and 1/2 * kappa * (1/kappa)^2
     N = (1 - eta) ** 2 + (1 - eta * kap) ** 2 / kap  # 2 (f_1 - f*), any step eta
     N0 = 1 + 1 / kap  # 2 (f_0 - f*)
-    ok1, r1 = _zero(N / N0 - rho ** 2 - kap * (eta - star) ** 2)
+    ok1, r1 = zero(N / N0 - rho ** 2 - kap * (eta - star) ** 2)
     cert.add("first step, any eta: (f_1-f*)/(f_0-f*) = rho^2 + kappa (eta - eta*)^2 >= rho^2 "
              "with rho = (kappa-1)/(kappa+1), equality at eta* = 2/(kappa+1)", "symbolic", ok1,
              f"N(eta)/N(0) - rho^2 - kappa (eta-eta*)^2 -> {r1}, "
              f"N = (1-eta)^2 + (1-eta kappa)^2/kappa")
-    ok3, r3 = _zero(rho ** 2 - (1 - 2 / (kap + 1)) ** 2)
+    ok3, r3 = zero(rho ** 2 - (1 - 2 / (kap + 1)) ** 2)
     cert.add("rho^2 = (1 - 2/(kappa+1))^2", "symbolic", ok3, f"difference -> {r3}")
 
     K = sp.Symbol("K", integer=True, positive=True)
     r = sp.Symbol("r", positive=True)  # rho
-    ok_ab, _ = _zero((1 - star) - rho)
-    ok_ab2, _ = _zero((1 - star * kap) + rho)
+    ok_ab, _ = zero((1 - star) - rho)
+    ok_ab2, _ = zero((1 - star * kap) + rho)
     # phi_K(eta) = A^(2K) + B^(2K)/kappa with A = 1 - eta, B = 1 - kappa eta (A' = -1, B' = -kappa)
     X = sp.Symbol("X", real=True)
     d1 = sp.powsimp(sp.diff(X ** (2 * K), X))
@@ -266,7 +265,7 @@ def z24_gd_lower_bound() -> Certificate:
         return a ** j + b ** j / kap
 
     diff = S(k + 2) * S(k) - S(k + 1) ** 2 - a ** k * b ** k / kap * (a - b) ** 2
-    ok6, r6 = _zero(sp.powsimp(sp.expand(diff), force=True))
+    ok6, r6 = zero(sp.powsimp(sp.expand(diff), force=True))
     cert.add("per-step ratios R_k = S_{k+1}/S_k are nondecreasing in k (S_j = a^j + b^j/kappa),"
              " so every step contracts no faster than the first: R_k >= R_0 >= rho^2",
              "symbolic", ok6,
@@ -274,7 +273,7 @@ def z24_gd_lower_bound() -> Certificate:
              f"residual {r6}")
 
     x = sp.Symbol("x", positive=True)
-    ok7, why = _nonneg_from_zero(x - sp.log(1 + x), x)
+    ok7, why = nonneg_from_zero(x - sp.log(1 + x), x)
     cert.add("iterations to eps: k >= log(1/eps)/log(1/rho^2) >= (kappa-1)/4 log(1/eps): "
              "Omega(kappa log 1/eps)", "symbolic", ok7,
              f"log(1/rho^2) = 2 log(1 + x), x = 2/(kappa-1), and log(1+x) <= x: {why}")

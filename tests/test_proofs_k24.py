@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from scipy.integrate import solve_ivp
 from scipy.optimize import brentq
 
-from proofs import Certificate, k24, report
+from proofs import Certificate, k24, nonneg_from_zero, report
 
 CLAIMS = [
     "K24.decouple",
@@ -99,12 +99,12 @@ def test_numeric_fallback_separates_right_from_wrong(factor, expected):
 
 def test_monotonicity_lemma_rejects_false_inequalities():
     y = sp.Symbol("y", nonnegative=True)
-    assert k24._nonneg_from_zero(y - sp.log(1 + y), y)[0]
-    assert not k24._nonneg_from_zero(sp.log(1 + y) - y, y)[0]  # false: log(1+y) <= y
-    assert not k24._nonneg_from_zero(y + 1, y)[0]  # h(0) != 0
+    assert nonneg_from_zero(y - sp.log(1 + y), y)[0]
+    assert not nonneg_from_zero(sp.log(1 + y) - y, y)[0]  # false: log(1+y) <= y
+    assert not nonneg_from_zero(y + 1, y)[0]  # h(0) != 0
     u = sp.Symbol("u", nonnegative=True)
-    assert k24._nonneg_from_zero(sp.exp(u) - 1 - u, u)[0]  # needs the second derivative
-    assert not k24._nonneg_from_zero(sp.exp(u) - 1 - u, u, depth=1)[0]
+    assert nonneg_from_zero(sp.exp(u) - 1 - u, u)[0]  # needs the second derivative
+    assert not nonneg_from_zero(sp.exp(u) - 1 - u, u, depth=1)[0]
 
 
 def test_a_failed_check_is_not_reported_as_proved():

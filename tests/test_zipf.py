@@ -10,7 +10,7 @@ import math
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from scipy.integrate import solve_ivp
 
@@ -161,6 +161,7 @@ _times = st.lists(
     k_frac=st.floats(0.0, 1.0),
     t=_times,
 )
+@example(c=438, a=0.5, k_frac=0.875, t=[1.0, 0.9999999999999994])  # an ulp out of order
 def test_gf_loss_within_bounds(c, a, k_frac, t):
     """K24.gf-rate: (1-1/c)/(1+pi t) <= l <= (c-1)/(1+pi t); finite; u monotone in t."""
     pi_all = _zipf_cached(c, round(a, 3))
@@ -172,8 +173,9 @@ def test_gf_loss_within_bounds(c, a, k_frac, t):
     lower, upper = gf_bounds(t, pi, c)
     assert np.all(np.isfinite(u)) and np.all(np.isfinite(loss))
     assert np.all(u >= 0)
-    assert np.all(np.diff(u) >= 0)
-    assert np.all(np.diff(loss) <= 0)
+    # monotone up to rounding: times an ulp apart can give margins (losses) an ulp out of order
+    assert np.all(np.diff(u) >= -4 * np.spacing(u[1:]))
+    assert np.all(np.diff(loss) <= 4 * np.spacing(loss[:-1]))
     assert np.all(loss >= lower * (1 - 1e-12))
     assert np.all(loss <= upper * (1 + 1e-12))
 
