@@ -20,6 +20,14 @@ never vanish, and ``sliding`` for the unigram model). The per-class values are t
 flow reports the first time with ``f - f* <= --eps`` (``time_to_tol``; for the one-hot model,
 ``f* = 0``, interpolated between output times).
 
+``--flows adam,rmsprop,sign_eps`` adds the Adam ODE of Barakat and Bianchi (``--adam-a``,
+``--adam-b``: ``1 - beta1 = a eta``, ``1 - beta2 = b eta``; ``--adam-eps``), its m-free RMSProp
+version and Adam's small-step limit ``x' = -g/(|g| + eps)`` (THEORY.md, "Continuous-time models
+of adaptive methods"; :mod:`linsim.experiments.adam`). Their moments travel in the state
+(:mod:`linsim.flows`); on the one-hot model they report the fitted exponential rate against
+:func:`linsim.experiments.adam.asymptotic_rate` (adam.k24-rate) and the spread across classes
+(adam.k24-classes).
+
 Exit codes: 0 success, 1 the integration failed (the reason is printed), 2 invalid input.
 """
 
@@ -70,9 +78,10 @@ def build_parser() -> argparse.ArgumentParser:
     """The argument parser (also used for ``--help``)."""
     p = Parser(
         prog=PROG,
-        description="Gradient, sign and normalized flow on the K24 one-hot softmax model with "
-                    "Zipf classes, checked against the closed forms (claims K24.*), or on the "
-                    "Y25 unigram model (claims Y25.*), where sign flow is a Filippov system.",
+        description="Gradient, sign and normalized flow (and the Adam and RMSProp ODEs) on "
+                    "the K24 one-hot softmax model with Zipf classes, checked against the "
+                    "closed forms (claims K24.*, adam.k24-*), or on the Y25 unigram model "
+                    "(claims Y25.*), where sign flow is a Filippov system.",
         epilog="Example: python -m linsim.flow --classes 1000 --zipf 1.1",
     )
     p.add_argument("--problem", choices=("onehot", "unigram"), default="onehot",
