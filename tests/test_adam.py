@@ -189,6 +189,20 @@ def test_asymptotic_rate():
             2 * (math.sqrt(1 + 4 / b**2) - 2 / b), rel=1e-13)
     assert A.asymptotic_rate(1e9, 1e9) == pytest.approx(2.0, rel=1e-6)  # sign flow's rate
     assert A.asymptotic_rate(10.0, 10.0) > A.asymptotic_rate(None, 10.0)
+    with pytest.raises(ValueError, match="a <= b/2"):
+        A.asymptotic_rate(1.0, 2.0)
+
+
+def test_k24_momentum_longer_than_v_beats_sign_flow():
+    """a <= b/2 (beta1 >= sqrt(beta2)): no constant rate; the rarest class's loss falls faster
+    than under sign flow (rate 2) and the rate grows."""
+    res = A.k24_classes(20, 1.1, 1.0, 4.0, 0.0, t_max=8.0, points=200, flows=("sign", "adam"))
+    t = res.run.t
+    la, ls = (res.run.traces[f].losses[:, -1] for f in ("adam", "sign"))
+    i = np.searchsorted(t, [2.0, 4.0])
+    assert la[i[1]] < 1e-6 * ls[i[1]]
+    r1 = np.log(la[i[0]] / la[i[1]]) / (t[i[1]] - t[i[0]])
+    assert r1 > 2.0
 
 
 @settings(deadline=None, max_examples=4)

@@ -366,3 +366,24 @@ def test_docstring_spec_example(tmp_path):
     assert len(cells) == (9 + 2) * 2
     assert {c.params["mode"] for c in cells[-4:]} == {"full", "reduced"}
     assert all(c.params["mode"] == "reduced" for c in cells[:18])
+
+
+def test_adam_flows_sweep(tmp_path, capsys):
+    """The Adam ODE through a sweep: --adam-b is a grid axis, and each row reports the fitted
+    exponential rate against the asymptotic rate of that b (adam.k24-rate, eps = 0)."""
+    from linsim.experiments.adam import asymptotic_rate
+
+    out = tmp_path / "adam"
+    rc = sweep.main(["--classes", "20", "--zipf", "1.1", "--mode", "reduced", "--t-max", "300",
+                     "--adam-a", "3", "--adam-b", "1,2", "--adam-eps", "0", "--flows",
+                     "adam,rmsprop", "--out", str(out), "--workers", "1", "--quiet"])
+    assert rc == 0
+    rows = _read_csv(out / "results.csv")
+    assert [(r["adam_b"], r["flow"]) for r in rows] == [
+        ("1.0", "adam"), ("1.0", "rmsprop"), ("2.0", "adam"), ("2.0", "rmsprop")]
+    for r in rows:
+        b = float(r["adam_b"])
+        assert r["status"] == "ok" and r["rate_name"] == "exp_rate_least_frequent"
+        want = asymptotic_rate(3.0 if r["flow"] == "adam" else None, b)
+        assert float(r["rate_predicted"]) == pytest.approx(want, rel=1e-12)
+        assert float(r["rate_measured"]) == pytest.approx(want, rel=1e-3)

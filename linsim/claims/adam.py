@@ -172,9 +172,10 @@ CLAIMS = [
           "T = 1 (quick 0.5); eta over three decades below (1 - beta2)/10",
           _check_small_step, "proofs.adam:adam_small_step", "adam_tracking"),
     Claim("adam.k24-rate", "adam",
-          "(measured here, not in the papers) on the K24 one-hot model with eps = 0 the "
-          "losses under the Adam ODE decay like e^(-r t) with r = 2 (a/(a-r)) sqrt(1 - 2r/b) "
-          "(RMSProp: r = 2 (sqrt(1 + 4/b^2) - 2/b)), below sign flow's 2",
+          "(measured here, not in the papers) on the K24 one-hot model with eps = 0 and "
+          "a > b/2 (beta1 < sqrt(beta2)) the losses under the Adam ODE decay like e^(-r t) "
+          "with r = 2 (a/(a-r)) sqrt(1 - 2r/b) (RMSProp: r = 2 (sqrt(1 + 4/b^2) - 2/b)), "
+          "below sign flow's 2",
           "reduced one-hot model (c = 1000; quick 200, zipf 1.1), Adam and RMSProp ODEs "
           "with (a, b) = (1, 1), (10, 10), (10, 1) (quick: (1, 1)), RK45 rtol 1e-10; rate "
           "fitted for the rarest class where 1e-140 <= l <= 1e-6",

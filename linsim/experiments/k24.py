@@ -312,11 +312,13 @@ class OneHotRun:
             "class": k + 1,
             "measured": measured,
             "stderr": fit.stderr,
-            "predicted": 2.0 if flow == "sign_eps" else asymptotic_rate(a, b),
+            "predicted": (2.0 if flow == "sign_eps" else
+                          asymptotic_rate(a, b) if a is None or a > b / 2 else None),
             "note": f"fitted r in l_k ~ C exp(-r t) where {lo:.3g} <= l_k <= 1e-3 (above "
                     f"100 eps/pi_k, where eps matters; none if that is above 1e-6); predicted: "
                     + ("2 (sign flow)" if flow == "sign_eps" else
-                       "the root of r = 2 (a/(a-r)) sqrt(1 - 2r/b) (eps = 0)"),
+                       "the root of r = 2 (a/(a-r)) sqrt(1 - 2r/b) (eps = 0; none for "
+                       "a <= b/2, where the decay is faster than exponential)"),
         }, {
             "name": "class_spread",
             "claim": "adam.k24-classes",
