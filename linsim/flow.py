@@ -45,6 +45,7 @@ from . import io
 from .cli import Parser, UsageError, available_memory, names, number
 from .flows import SPECS
 from .integrate import METHODS, IntegrationError, get_tableau
+from .rates import time_to_tol
 
 PROG = "python -m linsim.flow"
 #: Largest output array (points x recorded classes) accepted, in float64 entries.
@@ -193,22 +194,6 @@ def stiffness_note(args) -> str | None:
             f"{steps:.2g} steps to --t-max {args.t_max:g} (lower --t-max, --adam-a/--adam-b"
             + (", or use --mode reduced, exact for these flows)" if args.problem == "onehot"
                and args.mode == "full" else ")"))
-
-
-def time_to_tol(t: np.ndarray, values: np.ndarray, eps: float) -> float | None:
-    """First time with ``values <= eps``, interpolated linearly in ``(log t, log values)``
-    between the bracketing output times (None if never)."""
-    hit = np.flatnonzero(values <= eps)
-    if hit.size == 0:
-        return None
-    i = int(hit[0])
-    if i == 0:
-        return float(t[0])
-    v0, v1 = values[i - 1], values[i]
-    if not (v0 > 0 and v1 > 0):
-        return float(t[i])
-    w = (math.log(v0) - math.log(eps)) / (math.log(v0) - math.log(v1))
-    return float(math.exp(math.log(t[i - 1]) + w * (math.log(t[i]) - math.log(t[i - 1]))))
 
 
 CLAIMS_BY_PROBLEM = {

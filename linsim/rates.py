@@ -7,6 +7,7 @@ behind it.
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass
 
 import numpy as np
@@ -63,3 +64,19 @@ def exp_rate(t, values, v_min: float = 1e-250, v_max: float = 1e-3) -> Fit:
     tw = (float(t[m].min()), float(t[m].max())) if m.any() else (float("nan"),) * 2
     f = _linfit(t[m], -np.log(v[m]), tw)
     return f
+
+
+def time_to_tol(t: np.ndarray, values: np.ndarray, eps: float) -> float | None:
+    """First time with ``values <= eps``, interpolated linearly in ``(log t, log values)``
+    between the bracketing output times (None if never)."""
+    hit = np.flatnonzero(values <= eps)
+    if hit.size == 0:
+        return None
+    i = int(hit[0])
+    if i == 0:
+        return float(t[0])
+    v0, v1 = values[i - 1], values[i]
+    if not (v0 > 0 and v1 > 0):
+        return float(t[i])
+    w = (math.log(v0) - math.log(eps)) / (math.log(v0) - math.log(v1))
+    return float(math.exp(math.log(t[i - 1]) + w * (math.log(t[i]) - math.log(t[i - 1]))))

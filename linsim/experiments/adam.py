@@ -269,12 +269,10 @@ class AdamK24:
     def time_to_level(self, flow: str, level: float) -> np.ndarray:
         """Per recorded class: first output time with loss ``<= level`` (log-interpolated;
         NaN if never)."""
-        from ..flow import time_to_tol
-
         tr = self.run.traces[flow]
         out = np.full(tr.losses.shape[1], np.nan)
         for j in range(out.size):
-            v = time_to_tol(self.run.t, tr.losses[:, j], level)
+            v = rates.time_to_tol(self.run.t, tr.losses[:, j], level)
             out[j] = np.nan if v is None else v
         return out
 
