@@ -70,19 +70,8 @@ _as_int = _bitcast(types.int64)
 
 
 @njit(cache=True, inline="always")
-def exp_neg(x):
-    """``e^x`` for ``x <= 0`` without a libm call, so the loops around it vectorize (AVX2).
-
-    Range reduction ``x = k ln2 + r`` (``|r| <= ln2/2``; ``k`` by the 1.5*2^52 shifter, since
-    AVX2 has no packed double-to-int64 conversion), a degree-13 Taylor polynomial for ``e^r``
-    and ``k`` added to the exponent bits. Within 1 ulp of ``np.exp`` on [-708, 0]; results
-    below ``e^-708`` (about 3e-308) are flushed to 0. A libm ``exp`` costs about 7 ns here and
-    this about 2.5 ns; the K24 right-hand side makes ``c^2`` of them.
-    """
-    xc = max(x, -708.0)
-    tt = xc * _INV_LN2 + _SHIFT
-    kd = tt - _SHIFT
-    r = (xc - kd * _LN2_HI) - kd * _LN2_LO
+def _taylor_tail(r):
+    """``(e^r - 1)/r`` by Horner on the degree-13 Taylor polynomial, for ``|r| <= ln2/2``."""
     q = _C[13]
     q = q * r + _C[12]
     q = q * r + _C[11]
@@ -96,7 +85,24 @@ def exp_neg(x):
     q = q * r + _C[3]
     q = q * r + _C[2]
     q = q * r + _C[1]
-    q = q * r + _C[0]
+    return q
+
+
+@njit(cache=True, inline="always")
+def exp_neg(x):
+    """``e^x`` for ``x <= 0`` without a libm call, so the loops around it vectorize (AVX2).
+
+    Range reduction ``x = k ln2 + r`` (``|r| <= ln2/2``; ``k`` by the 1.5*2^52 shifter, since
+    AVX2 has no packed double-to-int64 conversion), a degree-13 Taylor polynomial for ``e^r``
+    and ``k`` added to the exponent bits. Within 1 ulp of ``np.exp`` on [-708, 0]; results
+    below ``e^-708`` (about 3e-308) are flushed to 0. A libm ``exp`` costs about 7 ns here and
+    this about 2.5 ns; the K24 right-hand side makes ``c^2`` of them.
+    """
+    xc = max(x, -708.0)
+    tt = xc * _INV_LN2 + _SHIFT
+    kd = tt - _SHIFT
+    r = (xc - kd * _LN2_HI) - kd * _LN2_LO
+    q = _taylor_tail(r) * r + _C[0]
     scale = _as_float((_as_int(tt) - _SHIFT_BITS + 1023) << 52)
     return q * scale if x >= -708.0 else 0.0
 
@@ -370,19 +376,7 @@ def expm1_pos(x):
     tt = x * _INV_LN2 + _SHIFT
     kd = tt - _SHIFT
     r = (x - kd * _LN2_HI) - kd * _LN2_LO
-    q = _C[13]
-    q = q * r + _C[12]
-    q = q * r + _C[11]
-    q = q * r + _C[10]
-    q = q * r + _C[9]
-    q = q * r + _C[8]
-    q = q * r + _C[7]
-    q = q * r + _C[6]
-    q = q * r + _C[5]
-    q = q * r + _C[4]
-    q = q * r + _C[3]
-    q = q * r + _C[2]
-    q = q * r + _C[1]
+    q = _taylor_tail(r)
     scale = _as_float((_as_int(tt) - _SHIFT_BITS + 1023) << 52)
     return scale * (r * q) + (scale - 1.0)
 
