@@ -16,10 +16,11 @@ def test_every_certificate_is_proved():
 
 
 def test_wrong_rate_fails():
-    """The RMSProp root with a slip (4/b instead of 2/b) does not solve the rate equation."""
+    """The certificate run on the RMSProp rate with a slip (4/b instead of 2/b) fails."""
     b = sp.Symbol("b", positive=True)
-    wrong = 2 * (sp.sqrt(1 + 4 / b**2) - 4 / b)
-    assert not adam._zero(sp.expand(wrong**2 - 4 * (1 - 2 * wrong / b)))
+    wrong = adam.adam_k24_rate(2 * (sp.sqrt(1 + 4 / b**2) - 4 / b))
+    assert not wrong.passed and wrong.symbolic == "none"
+    assert adam.adam_k24_rate(2 * (sp.sqrt(1 + 4 / b**2) - 2 / b)).passed
 
 
 def test_wrong_lag_fails():
