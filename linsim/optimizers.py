@@ -2,7 +2,7 @@
 
 One compiled update rule, :func:`update`, serves every method; the method is a code and its
 hyperparameters a float vector (no jitted function is ever passed to another one: numba
-issue 6251). Two drivers call it:
+issue 6251). Three drivers call it:
 
 * :func:`run` on a :class:`~linsim.problems.quadratic.BlockQuadratic`: the whole loop is
   compiled (gradient :func:`~linsim.problems.quadratic.block_grad`, update, stopping test),
@@ -10,6 +10,9 @@ issue 6251). Two drivers call it:
 * :func:`run` on an :class:`Oracle` (any Python ``loss_and_grad(w, g) -> loss``): a Python
   loop around the same compiled :func:`update`, for models whose gradient is the expensive
   part (the K24 general linear model). On a quadratic both drivers give the same iterates.
+* :func:`field_iterates` on any compiled right-hand side of :mod:`linsim.integrate` (its
+  gradient-flow field returns ``-g``): the whole loop compiled, so a discrete method runs on the
+  very gradient code its continuous-time flow integrates (:mod:`linsim.experiments.adam`).
 
 Methods (THEORY.md, "Z24"; constructors below):
 
@@ -42,9 +45,10 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 
 import numpy as np
-from numba import njit
+from numba import njit, types
 
 from .flows import sign
+from .integrate.driver import FieldType
 from .problems.quadratic import block_grad
 
 GD, HEAVY_BALL, ADAM, SIGN, NORMALIZED, BLOCK_GD = range(6)
@@ -228,6 +232,60 @@ def run_quadratic_kernel(code, hyper, offsets, hptr, hdata, wstar, w0, max_iter,
             status = s
             break
     return status, it
+
+
+@njit(types.void(FieldType, types.float64[::1], types.float64[::1], types.int64,
+                 types.float64[::1], types.int64[::1], types.float64[:, ::1]), cache=True)
+def _field_kernel(rhs, p, w, code, hyper, record, out):
+    """Run method ``code`` on the gradient ``-rhs(t, w, p)`` (``p`` codes gradient flow); store
+    ``w`` after ``record[j]`` steps (sorted) in ``out[j]``."""
+    n = w.size
+    g = np.empty(n)
+    m = np.zeros(n)
+    v = np.zeros(n)
+    offsets = np.zeros(1, dtype=np.int64)
+    j = 0
+    while j < record.size and record[j] == 0:
+        out[j, :] = w
+        j += 1
+    for k in range(record[record.size - 1]):
+        rhs(0.0, w, p, g)
+        for i in range(n):
+            g[i] = -g[i]
+        update(code, hyper, k, w, g, m, v, offsets)
+        while j < record.size and record[j] == k + 1:
+            out[j, :] = w
+            j += 1
+
+
+def field_iterates(field, params: np.ndarray, w0, opt: Optimizer, steps) -> np.ndarray:
+    """Iterates of ``opt`` after each number of ``steps`` (sorted), on a compiled field.
+
+    Parameters
+    ----------
+    field : compiled function
+        A right-hand side ``field(t, y, p, dy)`` of :mod:`linsim.integrate`.
+    params : ndarray
+        Its parameter vector for gradient flow (``dy = -g``), e.g.
+        ``model.params("gradient")``.
+    w0 : array_like
+        Start.
+    opt : Optimizer
+    steps : array_like of int
+        Sorted step counts (0 is the start).
+
+    Returns
+    -------
+    ndarray, shape (len(steps), len(w0))
+    """
+    record = np.asarray(steps, dtype=np.int64)
+    if record.ndim != 1 or record.size == 0 or np.any(record < 0) or np.any(np.diff(record) < 0):
+        raise ValueError("steps must be a non-empty sorted list of counts >= 0")
+    w = np.array(w0, dtype=np.float64).ravel()
+    out = np.empty((record.size, w.size))
+    _field_kernel(field, np.ascontiguousarray(params, dtype=np.float64), w, opt.code,
+                  opt.vector(), record, out)
+    return out
 
 
 # --------------------------------------------------------------------------------------------

@@ -352,3 +352,18 @@ def test_bad_run_arguments(case3):
         opt.run(case3, opt.gd(0.1), tol=-1.0)
     with pytest.raises(ValueError, match="block_gd"):
         opt.run(case3, opt.block_gd([1.0, 1.0]), max_iter=1)
+
+
+@pytest.mark.parametrize("o", [opt.adam(1e-2), opt.gd(0.1), opt.sign_descent(1e-2)])
+def test_field_driver_matches_the_quadratic_driver(o):
+    """field_iterates (any compiled field's gradient) and run (the compiled quadratic loop) give
+    the same iterates: the three drivers share one update rule."""
+    from linsim.problems.quadratic import case, quadratic_field
+
+    q = case(3, seed=1)
+    r = opt.run(q, o, max_iter=40, tol=0.0)
+    w = opt.field_iterates(quadratic_field, q.params("gradient"), q.w0, o, [0, r.iterations])
+    np.testing.assert_array_equal(w[0], q.w0)
+    np.testing.assert_allclose(w[1], r.w, rtol=1e-12, atol=1e-14)
+    with pytest.raises(ValueError, match="sorted"):
+        opt.field_iterates(quadratic_field, q.params("gradient"), q.w0, o, [3, 1])

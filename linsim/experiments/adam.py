@@ -3,9 +3,9 @@
 THEORY.md, "Continuous-time models of adaptive methods". The flows are :mod:`linsim.flows`
 ``adam`` (the Barakat-Bianchi ODE), ``rmsprop`` (its m-free version) and ``sign_eps``
 (``x' = -g/(|g| + eps)``); the discrete optimizer is :func:`linsim.optimizers.adam`, run by
-:func:`discrete_positions` on the *same compiled gradient* as the flows (a problem's field
-with the gradient-flow code returns ``-g``), so flow and iterates differ only by the
-dynamics. Measured here:
+:func:`discrete_positions` (through :func:`linsim.optimizers.field_iterates`) on the *same
+compiled gradient* as the flows (a problem's field with the gradient-flow code returns
+``-g``), so flow and iterates differ only by the dynamics. Measured here:
 
 * **adam.ode** (:func:`ode_tracking`): discrete Adam with ``1 - beta1 = a eta``,
   ``1 - beta2 = b eta`` against the ODE; the largest gap over ``[0, T]`` for ``eta`` over
@@ -33,13 +33,11 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from numba import njit, types
 from scipy.optimize import brentq
 
 from .. import optimizers, rates
 from ..flows import initial_state, position
 from ..integrate import solve
-from ..integrate.driver import FieldType
 from ..problems import quadratic
 from ..problems.softmax import OneHotModel
 from .k24 import OneHotRun, run_onehot
@@ -83,30 +81,6 @@ def onehot_target(classes: int = 10, zipf_a: float = 1.1) -> Target:
                   lambda flow, fp=(): m.params(flow, flow_params=fp), m.y0())
 
 
-@njit(types.void(FieldType, types.float64[::1], types.float64[::1], types.int64,
-                 types.float64[::1], types.int64[::1], types.float64[:, ::1]), cache=True)
-def _discrete(rhs, p, w, code, hyper, record, out):
-    """Run the optimizer ``code`` on the gradient ``-rhs`` (``p`` codes gradient flow); store
-    ``w`` after ``record[j]`` steps (sorted) in ``out[j]``."""
-    n = w.size
-    g = np.empty(n)
-    m = np.zeros(n)
-    v = np.zeros(n)
-    offsets = np.zeros(1, dtype=np.int64)
-    j = 0
-    while j < record.size and record[j] == 0:
-        out[j, :] = w
-        j += 1
-    for k in range(record[record.size - 1]):
-        rhs(0.0, w, p, g)
-        for i in range(n):
-            g[i] = -g[i]
-        optimizers.update(code, hyper, k, w, g, m, v, offsets)
-        while j < record.size and record[j] == k + 1:
-            out[j, :] = w
-            j += 1
-
-
 def discrete_positions(target: Target, opt: optimizers.Optimizer, times) -> np.ndarray:
     """Iterates of ``opt`` on ``target`` at the times ``k * lr`` given in ``times``.
 
@@ -116,13 +90,10 @@ def discrete_positions(target: Target, opt: optimizers.Optimizer, times) -> np.n
     steps = np.rint(times / opt.lr)
     if np.any(np.abs(steps * opt.lr - times) > 1e-9 * np.maximum(times, opt.lr)):
         raise ValueError(f"times must be multiples of the step size {opt.lr:g}")
-    record = steps.astype(np.int64)
-    if np.any(np.diff(record) < 0):
+    if np.any(np.diff(steps) < 0):
         raise ValueError("times must be sorted")
-    out = np.empty((record.size, target.x0.size))
-    _discrete(target.field, target.params("gradient", ()), target.x0.copy(), opt.code,
-              opt.vector(), record, out)
-    return out
+    return optimizers.field_iterates(target.field, target.params("gradient", ()), target.x0,
+                                     opt, steps)
 
 
 def flow_positions(target: Target, flow: str, flow_params: Sequence[float], times,
