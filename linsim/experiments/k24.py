@@ -17,7 +17,7 @@ from .. import rates
 from ..flows import initial_state
 from ..integrate import Solution, get_tableau, solve
 from ..problems import zipf
-from ..problems.softmax import OneHotModel, _sum_block, expm1_pos, log1p_pos
+from ..problems.softmax import OneHotModel, _sum, expm1_pos, log1p_pos
 
 #: Above this many classes only a log-spaced subset of classes is recorded per class.
 MAX_RECORDED_CLASSES = 20_000
@@ -138,9 +138,9 @@ def _gf_sweep(t, pi, c, labels, sums):
                                               c, math.inf)
                     wl[i] = pb[i] * l
                     wd[i] = c * pb[i] * pb[i] * x * x / (cm1 * (1.0 + x) * (1.0 + x))
-        block = _sum_block(wl, L)
+        block = _sum(wl, 0, L)
         overall += block
-        deriv -= _sum_block(wd, L)
+        deriv -= _sum(wd, 0, L)
         if grouped:
             lb = labels[i0 : i0 + L]
             g0 = lb[0]

@@ -391,23 +391,6 @@ def margin_loss(u, cm1):
     return log1p_pos(cm1 * exp_neg(-u))
 
 
-@njit(cache=True, inline="always")
-def _sum_block(x, n):
-    """``sum(x[:n])`` with four accumulators (fixed order: reproducible)."""
-    s0 = s1 = s2 = s3 = 0.0
-    i = 0
-    while i + 4 <= n:
-        s0 += x[i]
-        s1 += x[i + 1]
-        s2 += x[i + 2]
-        s3 += x[i + 3]
-        i += 4
-    while i < n:
-        s0 += x[i]
-        i += 1
-    return (s0 + s1) + (s2 + s3)
-
-
 @vector_field
 def margin_summary(t, u, p, out):
     """Output function (reduced mode): ``l_k = log(1 + (c-1) e^-u_k)``, summarized.
@@ -445,9 +428,9 @@ def margin_summary(t, u, p, out):
             bad += not (ub[i] >= 0.0)
             mixed += lb[i] != g0
         if mixed == 0:
-            s = _sum_block(wl, n)
+            s = _sum(wl, 0, n)
             sums[int(g0)] += s
-            weight[int(g0)] += _sum_block(pb, n)
+            weight[int(g0)] += _sum(pb, 0, n)
             overall += s
         else:
             for i in range(n):
