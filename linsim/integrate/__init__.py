@@ -9,6 +9,7 @@
 0.13533528
 """
 
+from .blocks import resolve_workers, solve_blocks, usable_cpus
 from .driver import (
     SIGNATURE,
     Events,
@@ -20,5 +21,6 @@ from .driver import (
 )
 from .tableaux import METHODS, Tableau, get_tableau
 
-__all__ = ["solve", "Solution", "Events", "IntegrationError", "vector_field", "SIGNATURE",
-           "identity_output", "METHODS", "Tableau", "get_tableau"]
+__all__ = ["solve", "solve_blocks", "Solution", "Events", "IntegrationError", "vector_field",
+           "SIGNATURE", "identity_output", "METHODS", "Tableau", "get_tableau", "resolve_workers",
+           "usable_cpus"]

@@ -397,6 +397,7 @@ def _locate(event, t, h, y, Q, p, tmp, w, gtmp, k, g0, g1):
         _vec, _ivec, types.int64, types.int64,  # fstate, istate, chunk, max_steps
     ),
     cache=True,
+    nogil=True,  # independent integrations may run in threads (solve_blocks)
 )
 def _drive(rhs, event, output, A, C, B, E, E3, P, s, q, use3, p, y, K, work, t_end, rtol, atol,
            max_step, h_fixed, t_eval, out, ev_dir, ev_term, g, ev_t, ev_i, fs, ist, chunk,
@@ -654,6 +655,10 @@ class Solution:
     method : str
     seconds : float
         Wall-clock time of the integration.
+    blocks, max_steps : int
+        Independent blocks integrated one by one (:func:`linsim.integrate.solve_blocks`; 1
+        here) and the most steps one block took; with several blocks the counts above are
+        whole-state equivalents.
     """
 
     t: np.ndarray
@@ -669,16 +674,23 @@ class Solution:
     method: str
     seconds: float = 0.0
     message: str = field(default="")
+    blocks: int = 1
+    max_steps: int = -1
+
+    def __post_init__(self):
+        if self.max_steps < 0:
+            self.max_steps = self.naccepted
 
     @property
     def stats(self) -> dict:
-        """``{"steps", "rejected", "rhs_evals", "status", "seconds"}``."""
+        """``{"steps", "rejected", "rhs_evals", "status", "seconds", "blocks"}``."""
         return {
             "steps": self.naccepted,
             "rejected": self.nrejected,
             "rhs_evals": self.nfev,
             "status": self.status,
             "seconds": self.seconds,
+            "blocks": self.blocks,
         }
 
 
