@@ -44,7 +44,7 @@ import numpy as np
 from . import io
 from .cli import Parser, UsageError, available_memory, names, number
 from .flows import SPECS
-from .integrate import METHODS, IntegrationError, get_tableau
+from .integrate import METHODS, IntegrationError, get_tableau, resolve_workers
 from .rates import time_to_tol
 
 PROG = "python -m linsim.flow"
@@ -130,6 +130,11 @@ def build_parser() -> argparse.ArgumentParser:
                         "onehot, sliding for unigram (default auto)")
     p.add_argument("--eps", type=number("--eps", float, 0.0, 1.0, lo_open=True), default=1e-10,
                    help="report the first time with f - f* <= eps, in (0, 1] (default 1e-10)")
+    p.add_argument("--workers", type=number("--workers", int, 1, 4096), default=None,
+                   metavar="N",
+                   help="threads for the column blocks of --mode full on the one-hot model, "
+                        "an integer in [1, 4096]; the numbers do not depend on it (default: "
+                        "every usable CPU)")
     p.add_argument("--out", type=Path, default=None, metavar="DIR",
                    help="output folder (default linsim-out/flow-c{C}-z{A})")
     p.add_argument("--json", action="store_true",
@@ -165,8 +170,11 @@ def check_args(args) -> None:
         raise UsageError(f"--points x recorded classes must be <= {MAX_OUTPUT_ENTRIES:.0e}; "
                          f"lower --points")
     if args.mode == "full" and problem == "onehot":
-        states = max(SPECS[f].states for f in args.flows)  # adam carries m and v beside W
-        need = 8 * c * c * states * get_tableau(args.method).state_vectors
+        # coordinatewise flows run in column blocks and keep about three copies of the final
+        # state; a flow that divides by ||g|| integrates the whole state at once
+        vectors = get_tableau(args.method).state_vectors
+        need = max(8 * c * c * SPECS[f].states * (3 if SPECS[f].coordinatewise else vectors)
+                   for f in args.flows)
         avail = available_memory()
         if need > 0.8 * avail:
             raise UsageError(
@@ -249,6 +257,7 @@ def summarize(run, args, seconds: float) -> dict:
         "rtol": args.rtol,
         "atol": args.atol,
         "recorded_classes": int(run.class_index.size),
+        "workers": resolve_workers(getattr(args, "workers", None)),
         "flows": flows,
         "seconds": seconds,
         "versions": io.versions(),
@@ -383,7 +392,8 @@ def _run(args):
     flows = tuple(f for f in args.flows if not (closed and f == "sign"))
     run = run_onehot(model, flows, t_max=args.t_max, points=args.points, groups=args.groups,
                      method=args.method, rtol=args.rtol, atol=args.atol,
-                     progress=not args.quiet, flow_params=flow_params(args))
+                     progress=not args.quiet, flow_params=flow_params(args),
+                     workers=args.workers)
     if closed:
         _closed_sign_trace(run, model)
         run.traces = {f: run.traces[f] for f in args.flows}

@@ -88,6 +88,9 @@ class FlowSpec:
     (``|g_i| = tau`` for every ``i``): where the velocity is not smooth in ``g``.
     ``states`` is the number of ``n``-vectors in the state (1: the position only; 2 or 3 for
     the flows with memory). Parameters named in ``zero_ok`` may be 0 (the others must be > 0).
+    ``coordinatewise``: the velocity of coordinate ``i`` reads ``g_i`` (and its own moments)
+    only, so a problem whose gradient splits into independent blocks keeps them independent;
+    false for the flows that divide by ``||g||``.
     """
 
     name: str
@@ -96,16 +99,17 @@ class FlowSpec:
     kinks: str = "none"
     states: int = 1
     zero_ok: tuple[str, ...] = ()
+    coordinatewise: bool = True
 
 
 #: Every flow, by name.
 SPECS: dict[str, FlowSpec] = {s.name: s for s in (
     FlowSpec("gradient", GRADIENT),
     FlowSpec("sign", SIGN),
-    FlowSpec("normalized", NORMALIZED),
+    FlowSpec("normalized", NORMALIZED, coordinatewise=False),
     FlowSpec("sign_tanh", SIGN_TANH, ("eps",)),
     FlowSpec("sign_sqrt", SIGN_SQRT, ("eps",)),
-    FlowSpec("clip_global", CLIP_GLOBAL, ("tau",), "global"),
+    FlowSpec("clip_global", CLIP_GLOBAL, ("tau",), "global", coordinatewise=False),
     FlowSpec("clip_coord", CLIP_COORD, ("tau",), "coordinate"),
     FlowSpec("sign_eps", SIGN_EPS, ("eps",)),
     FlowSpec("adam", ADAM, ("a", "b", "eps"), states=3, zero_ok=("eps",)),

@@ -176,6 +176,21 @@ def test_reproducible(tmp_path):
     assert _drop_seconds(a) == _drop_seconds(b)
 
 
+def test_workers_change_no_number(tmp_path):
+    """c = 300 runs in several column blocks: one thread or two, the same bytes."""
+    got = {}
+    for w in ("1", "2"):
+        out = tmp_path / w
+        rc, _, stderr = _call(["--classes", "300", "--t-max", "1e3", "--points", "20",
+                               "--flows", "gradient,sign,adam", "--workers", w, "--quiet",
+                               "--no-plot", "--out", out])
+        assert rc == 0, stderr
+        got[w] = {n: (out / n).read_bytes() for n in ("trajectories.npz", "per_class.csv")}
+        summary = json.loads((out / "summary.json").read_text())
+        assert summary["workers"] == int(w)
+    assert got["1"] == got["2"]
+
+
 # ----------------------------------------------------------------------------------------------
 # invalid input: exit 2, one line naming the option, nothing written
 # ----------------------------------------------------------------------------------------------
@@ -214,6 +229,10 @@ BAD = [
     (["--adam-eps", "-1e-8"], "--adam-eps"),
     (["--flows", "sign_eps", "--adam-eps", "0"], "--adam-eps"),
     (["--flows", "adam,clip_coord"], "--flows"),
+    (["--workers", "0"], "--workers"),
+    (["--workers", "1.5"], "--workers"),
+    (["--workers", "x"], "--workers"),
+    (["--workers", "5000"], "--workers"),
     (["--bogus"], "--bogus"),
     (["extra"], "extra"),
 ]
@@ -255,6 +274,7 @@ def test_integration_failure_exit_1(tmp_path, monkeypatch):
         raise IntegrationError(1.0, "test", {})
 
     monkeypatch.setattr(k24, "solve", fail)
+    monkeypatch.setattr(k24, "solve_blocks", fail)  # the full mode's column blocks
     out = tmp_path / "out"
     rc, stdout, stderr = _call([*FAST, "--no-plot", "--out", out])
     assert rc == 1
@@ -302,6 +322,7 @@ VALUES = {
     "--method": ["RK45", "DOP853", "Euler", "bad"],
     "--rtol": ["1e-6", "1e-10", "1e-3", "1", "0", "2", "-1", "nan", "1e-15"],
     "--atol": ["1e-8", "1e-12", "1", "0", "-1", "nan", "2"],
+    "--workers": ["1", "2", "0", "-1", "x"],
 }
 LONE = ["--json", "--quiet", "--no-plot", "--bogus", "-x", "extra", "--classes", "--zipf",
         "--", "-h", "--help", "--t-max=5", "--zipf=-1", "--classes=3", "--mode=reduced", ""]

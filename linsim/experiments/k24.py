@@ -14,10 +14,18 @@ import numpy as np
 from numba import njit
 
 from .. import rates
-from ..flows import initial_state
-from ..integrate import Solution, get_tableau, solve
+from ..flows import SPECS, initial_state
+from ..integrate import Solution, get_tableau, solve, solve_blocks
 from ..problems import zipf
-from ..problems.softmax import OneHotModel, _sum, expm1_pos, log1p_pos
+from ..problems.softmax import (
+    OneHotModel,
+    _sum,
+    expm1_pos,
+    log1p_pos,
+    onehot_block_field,
+    onehot_block_losses,
+    summarize,
+)
 
 #: Above this many classes only a log-spaced subset of classes is recorded per class.
 MAX_RECORDED_CLASSES = 20_000
@@ -534,8 +542,14 @@ def run_onehot(
     progress: bool = False,
     flow_params: Mapping[str, Sequence[float]] | None = None,
     norm: str | None = None,
+    workers: int | None = 1,
 ) -> OneHotRun:
     """Integrate each flow on ``model`` and record losses at log-spaced times.
+
+    In full mode the columns of ``W`` are integrated in independent blocks, each with its own
+    steps (:meth:`OneHotModel.column_blocks`; one block for the flows that divide by
+    ``||g||``); the solution's step counts are then whole-state equivalents
+    (:func:`linsim.integrate.solve_blocks`).
 
     Parameters
     ----------
@@ -556,6 +570,9 @@ def run_onehot(
     norm : {"rms", "max"}, optional
         Error norm of the step-size control (:func:`linsim.integrate.solve`); default
         ``NORM_DEFAULT[model.mode]``.
+    workers : int or None
+        Threads for the column blocks of the full mode (``None`` or ``-1``: every CPU). The
+        numbers do not depend on it.
 
     Returns
     -------
@@ -576,12 +593,17 @@ def run_onehot(
     tg = t if model.classes <= MAX_RECORDED_CLASSES else output_times(t_max, 50)
     flow_params = flow_params or {}
     for flow in flows:
-        p = model.params(flow, labels, sel, flow_params.get(flow, ()))
-        y0 = initial_state(flow, model.y0())
-        sol = solve(model.field, (0.0, t_max), y0, p, method=method, rtol=rtol,
-                    atol=atol, t_eval=t, output=model.summary_output, n_output=n_out,
-                    progress=progress, progress_desc=f"{flow} flow", norm=norm)
-        y = sol.y
+        fp = flow_params.get(flow, ())
+        p = model.params(flow, labels, sel, fp)
+        if model.mode == "full":
+            sol, y = _solve_columns(model, flow, fp, p, t, n_out, method=method, rtol=rtol,
+                                    atol=atol, progress=progress, norm=norm, workers=workers)
+        else:
+            sol = solve(model.field, (0.0, t_max), initial_state(flow, model.y0()), p,
+                        method=method, rtol=rtol, atol=atol, t_eval=t,
+                        output=model.summary_output, n_output=n_out, progress=progress,
+                        progress_desc=f"{flow} flow", norm=norm)
+            y = sol.y
         closed = model.closed_form(flow, t, sel)
         run.traces[flow] = FlowTrace(
             flow=flow, overall=y[:, 0].copy(), groups=y[:, 1 : 1 + groups].copy(),
@@ -589,6 +611,30 @@ def run_onehot(
             closed=closed, closed_groups=closed_group_means(model, flow, tg, labels, groups),
             closed_groups_t=tg)
     return run
+
+
+def _solve_columns(model: OneHotModel, flow: str, flow_params, p: np.ndarray, t: np.ndarray,
+                   n_out: int, *, progress: bool, workers: int | None,
+                   **kw) -> tuple[Solution, np.ndarray]:
+    """Full mode: the column blocks of ``flow`` (:meth:`OneHotModel.column_blocks`), each
+    integrated by itself; returns the solution (per-class losses, final state in the model's
+    layout) and the summary rows of ``model.summary_output``'s layout."""
+    c = model.classes
+    blocks = model.column_blocks(flow)
+    states = SPECS[flow].states
+    sol = solve_blocks(
+        onehot_block_field, (0.0, float(t[-1])),
+        [initial_state(flow, np.zeros((k1 - k0) * c)) for k0, k1 in blocks],
+        [model.block_params(flow, k0, k1, flow_params) for k0, k1 in blocks],
+        output=onehot_block_losses, n_outputs=[k1 - k0 for k0, k1 in blocks],
+        workers=workers, progress=progress, progress_desc=f"{flow} flow", t_eval=t, **kw)
+    # block finals are [x_b, m_b, v_b]; the model's layout is [x, m, v]
+    parts = np.split(sol.y_final, np.cumsum([states * (k1 - k0) * c for k0, k1 in blocks])[:-1])
+    sol.y_final = np.concatenate([q.reshape(states, -1) for q in parts], axis=1).ravel()
+    y = np.empty((t.size, n_out))
+    for i in range(t.size):
+        summarize(np.ascontiguousarray(sol.y[i]), p, y[i])
+    return sol, y
 
 
 def decouple_check(classes: int, zipf_a: float, flow: str = "gradient", t_max: float = 1e3,

@@ -27,6 +27,7 @@ from llvmlite import ir
 from numba import njit, types
 from numba.extending import intrinsic
 
+from .. import flows
 from ..flows import (
     ADAM,
     HEADER,
@@ -168,17 +169,47 @@ def onehot_loss_grad(y, pi, grad, losses):
         losses[k] = softmax_column(y[k * c : (k + 1) * c], k, pi[k], grad[k * c : (k + 1) * c])
 
 
+@njit(cache=True, inline="always")
+def _column_velocities(t, y, p, dy, c, k0, pi):
+    """Gradient and flow velocity of the columns ``k0, k0 + 1, ...`` held in ``y`` (one per
+    entry of ``pi``): the loop shared by the whole-state and the block fields."""
+    sumsq = 0.0
+    for j in range(pi.size):
+        col = dy[j * c : (j + 1) * c]
+        softmax_column(y[j * c : (j + 1) * c], k0 + j, pi[j], col)
+        sumsq += transform(p, col)  # while the column is in cache
+    finish(t, p, y, dy, sumsq)
+
+
 @vector_field
 def onehot_field(t, y, p, dy):
     """Full mode: ``p = [flow header, c, pi_1..pi_c]``; gradient, then the flow's transform."""
     c = int(p[HEADER])
-    pi = p[HEADER + 1 : HEADER + 1 + c]
-    sumsq = 0.0
-    for k in range(c):
-        col = dy[k * c : (k + 1) * c]
-        softmax_column(y[k * c : (k + 1) * c], k, pi[k], col)
-        sumsq += transform(p, col)  # while the column is in cache
-    finish(t, p, y, dy, sumsq)
+    _column_velocities(t, y, p, dy, c, 0, p[HEADER + 1 : HEADER + 1 + c])
+
+
+@vector_field
+def onehot_block_field(t, y, p, dy):
+    """Full mode, columns ``k0 .. k0 + len(pi) - 1`` only: ``p = [flow header, c, k0, pi]``.
+
+    The one-hot loss is a sum over columns of terms that each read one column, so under a
+    coordinatewise flow the columns evolve independently (:meth:`OneHotModel.column_blocks`).
+    """
+    _column_velocities(t, y, p, dy, int(p[HEADER]), int(p[HEADER + 1]), p[HEADER + 2 :])
+
+
+@njit(cache=True, inline="always")
+def _column_losses(y, c, k0, losses):
+    """``losses[j] = l_(k0+j)`` of the columns held in ``y``."""
+    scratch = np.empty(c)
+    for j in range(losses.size):
+        losses[j] = softmax_column(y[j * c : (j + 1) * c], k0 + j, 1.0, scratch)
+
+
+@vector_field
+def onehot_block_losses(t, y, p, out):
+    """Output function of :func:`onehot_block_field`: the block's per-class losses ``l_k``."""
+    _column_losses(y, int(p[HEADER]), int(p[HEADER + 1]), out[: p.size - HEADER - 2])
 
 
 @njit(cache=True)
@@ -214,10 +245,8 @@ def summarize(losses, p, out):
 def onehot_summary(t, y, p, out):
     """Output function (full mode): overall, group and selected per-class losses."""
     c = int(p[HEADER])
-    scratch = np.empty(c)
     losses = np.empty(c)
-    for k in range(c):
-        losses[k] = softmax_column(y[k * c : (k + 1) * c], k, 1.0, scratch)
+    _column_losses(y, c, 0, losses)
     summarize(losses, p, out)
 
 
@@ -330,6 +359,9 @@ _EXP_BITS = 0x7FF0000000000000
 _ONE_BITS = 0x3FF0000000000000
 _TWO52_BITS = 0x4330000000000000
 _TWO52 = 4503599627370496.0
+#: States per column block of the full mode (:meth:`OneHotModel.column_blocks`): 128 KB per
+#: vector, so that the ~14 vectors of an RK45 step stay in the 1 MB L2 of a core pair.
+_BLOCK_STATES = 1 << 14
 #: Classes per block of :func:`margin_summary` (the block's losses stay in L1).
 _MARGIN_BLOCK = 512
 
@@ -518,6 +550,35 @@ class OneHotModel:
     def memory_bytes(self, stages: int) -> int:
         """Memory the integration needs with ``stages`` state-sized work vectors."""
         return 8 * self.state_size * stages
+
+    def column_blocks(self, flow: str, size: int | None = None) -> list[tuple[int, int]]:
+        """Independent column blocks ``[(k0, k1), ...]`` of the full mode under ``flow``.
+
+        Column ``k`` of ``W`` enters the loss only through ``l_k``, so under a coordinatewise
+        flow (:attr:`linsim.flows.FlowSpec.coordinatewise`) columns evolve independently and a
+        block of them can be integrated with its own steps (:func:`linsim.integrate.solve_blocks`,
+        :func:`onehot_block_field`). Flows that divide by ``||g||`` couple every column: one
+        block. ``size`` columns per block; default: about ``2^14`` states per block, which keeps
+        a Runge-Kutta step's vectors in cache.
+        """
+        if self.mode != "full":
+            raise ValueError("column blocks are a full-mode notion (reduced mode has c states)")
+        spec = flows.SPECS[flow]
+        c = self.classes
+        if not spec.coordinatewise:
+            return [(0, c)]
+        if size is None:
+            size = max(1, _BLOCK_STATES // (c * spec.states))
+        if int(size) != size or size < 1:
+            raise ValueError(f"size must be an integer >= 1, got {size!r}")
+        size = int(size)
+        return [(k0, min(k0 + size, c)) for k0 in range(0, c, size)]
+
+    def block_params(self, flow: str, k0: int, k1: int, flow_params=()) -> np.ndarray:
+        """Parameters of :func:`onehot_block_field` for columns ``k0 .. k1 - 1``:
+        ``[flow header, c, k0, pi_k0 .. pi_(k1-1)]``."""
+        return pack(flow, np.concatenate([[float(self.classes), float(k0)], self.pi[k0:k1]]),
+                    flow_params)
 
     def closed_form(self, flow: str, t, index=None) -> np.ndarray | None:
         """Per-class losses ``(len(t), len(index))`` in closed form, or None where none is known.
