@@ -205,17 +205,81 @@ def _combine_step(ynew, part5, part3, y, h, K, B, E, E3, s, use3):
             part3[i0 : i0 + L] = a3[:L]
 
 
+@njit(cache=True, inline="always")
+def _block_sums(a5, a3, use3, u0, u1, i0, rtol, atol, use_max):
+    """The error sums of one block: ``sum (a5_i / sc_i)^2`` (and of ``a3``), or their
+    maxima with ``use_max``, with ``sc_i = atol_i + rtol_i max(|u0_i|, |u1_i|)``.
+
+    ``a5``/``a3`` are overwritten. Branch-free, with four accumulators in a fixed order, so the
+    loops vectorize (a single running sum is one dependent add per component) and the bits do
+    not depend on the caller. ``u1 - u1`` (0, or NaN for inf and NaN) is added to each term, so
+    a non-finite new state gives a NaN sum.
+    """
+    L = a5.size
+    nr, na = rtol.size, atol.size
+    if nr == 1 and na == 1:
+        rt0 = rtol[0]
+        at0 = atol[0]
+        for ii in range(L):
+            inv = 1.0 / (at0 + rt0 * max(abs(u0[ii]), abs(u1[ii])))
+            a5[ii] = (a5[ii] * inv) ** 2 + (u1[ii] - u1[ii])
+            if use3:
+                a3[ii] = (a3[ii] * inv) ** 2
+    else:
+        for ii in range(L):
+            i = i0 + ii
+            inv = 1.0 / (atol[i if na > 1 else 0]
+                         + rtol[i if nr > 1 else 0] * max(abs(u0[ii]), abs(u1[ii])))
+            a5[ii] = (a5[ii] * inv) ** 2 + (u1[ii] - u1[ii])
+            if use3:
+                a3[ii] = (a3[ii] * inv) ** 2
+    if use_max:
+        m5 = m3 = 0.0
+        bad = 0.0
+        for ii in range(L):
+            m5 = max(m5, a5[ii])
+            m3 = max(m3, a3[ii])
+            bad += u1[ii] - u1[ii]
+        return m5 + bad, m3
+    return _sum4(a5), (_sum4(a3) if use3 else 0.0)
+
+
+@njit(cache=True, inline="always")
+def _sum4(a):
+    s0 = s1 = s2 = s3 = 0.0
+    n = a.size
+    i = 0
+    while i + 4 <= n:
+        s0 += a[i]
+        s1 += a[i + 1]
+        s2 += a[i + 2]
+        s3 += a[i + 3]
+        i += 4
+    while i < n:
+        s0 += a[i]
+        i += 1
+    return (s0 + s1) + (s2 + s3)
+
+
+@njit(cache=True, inline="always")
+def _norm_from_sums(e5, e3, use3, h, n, use_max):
+    if not math.isfinite(e5):
+        return np.nan
+    m = 1.0 if use_max else float(n)
+    if use3:
+        if e5 == 0.0 and e3 == 0.0:
+            return 0.0
+        return abs(h) * e5 / math.sqrt((e5 + 0.01 * e3) * m)
+    return abs(h) * math.sqrt(e5 / m)
+
+
 @njit(cache=True)
 def _error_norm_partial(part5, part3, Ks, es, e3s, use3, h, y0, y1, rtol, atol, use_max):
     """:func:`_error_norm` from the partial sums of :func:`_combine_step` and the last stage
     ``Ks`` (weights ``es``, ``e3s``): the same number, bit for bit, at a third of the reads."""
     n = y0.size
-    scalar = rtol.size == 1 and atol.size == 1
-    rt0 = rtol[0]
-    at0 = atol[0]
-    nr, na = rtol.size, atol.size
     a5 = np.empty(_BLOCK)
-    a3 = np.empty(_BLOCK)
+    a3 = np.zeros(_BLOCK)
     e5 = 0.0
     e3 = 0.0
     bad = 0.0
@@ -235,64 +299,36 @@ def _error_norm_partial(part5, part3, Ks, es, e3s, use3, h, y0, y1, rtol, atol, 
                     a3[ii] = p3[ii] + e3s * k[ii]
             else:
                 a3[:L] = p3
-        else:
-            a3[:L] = 0.0
-        u0 = y0[i0 : i0 + L]
-        u1 = y1[i0 : i0 + L]
+        b5, b3 = _block_sums(a5[:L], a3[:L], use3, y0[i0 : i0 + L], y1[i0 : i0 + L], i0,
+                             rtol, atol, use_max)
         if use_max:
-            for ii in range(L):
-                i = i0 + ii
-                sc = atol[i if na > 1 else 0] + rtol[i if nr > 1 else 0] * max(abs(u0[ii]),
-                                                                            abs(u1[ii]))
-                e5 = max(e5, (a5[ii] / sc) ** 2)
-                e3 = max(e3, (a3[ii] / sc) ** 2)
-                bad += u1[ii] - u1[ii]
-        elif scalar:
-            for ii in range(L):
-                sc = at0 + rt0 * max(abs(u0[ii]), abs(u1[ii]))
-                e5 += (a5[ii] / sc) ** 2
-                e3 += (a3[ii] / sc) ** 2
-                bad += u1[ii] - u1[ii]
+            e5 = max(e5, b5)
+            e3 = max(e3, b3)
+            bad += b5 - b5  # max() may drop a NaN; this keeps it
         else:
-            for ii in range(L):
-                i = i0 + ii
-                sc = atol[i if na > 1 else 0] + rtol[i if nr > 1 else 0] * max(abs(u0[ii]),
-                                                                            abs(u1[ii]))
-                e5 += (a5[ii] / sc) ** 2
-                e3 += (a3[ii] / sc) ** 2
-                bad += u1[ii] - u1[ii]
-    if bad != 0.0:
-        return np.nan
-    m = 1.0 if use_max else float(n)
-    if use3:
-        if e5 == 0.0 and e3 == 0.0:
-            return 0.0
-        return abs(h) * e5 / math.sqrt((e5 + 0.01 * e3) * m)
-    return abs(h) * math.sqrt(e5 / m)
+            e5 += b5
+            e3 += b3
+    return _norm_from_sums(e5 + bad, e3, use3, h, n, use_max)
 
 
 @njit(cache=True)
 def _error_norm(K, E, E3, use3, h, y0, y1, rtol, atol):
     """Scaled RMS error of a step (DOP853: SciPy's blended 5th/3rd order estimate).
 
-    NaN when the new state is not finite. The inner loops are branch-free so that they
-    vectorize: ``y1 - y1`` is 0 for finite entries and NaN for inf or NaN. (The driver uses
-    :func:`_combine_step` and :func:`_error_norm_partial`, which give the same number.)
+    NaN when the new state is not finite. (The driver uses :func:`_combine_step` and
+    :func:`_error_norm_partial`, which give the same number.)
     """
     n = y0.size
     ne = E.size
-    scalar = rtol.size == 1 and atol.size == 1
-    rt0 = rtol[0]
-    at0 = atol[0]
     a5 = np.empty(_BLOCK)
-    a3 = np.empty(_BLOCK)
+    a3 = np.zeros(_BLOCK)
     e5 = 0.0
     e3 = 0.0
-    bad = 0.0
     for i0 in range(0, n, _BLOCK):
         L = min(_BLOCK, n - i0)
         a5[:L] = 0.0
-        a3[:L] = 0.0
+        if use3:
+            a3[:L] = 0.0
         for j in range(ne):
             Kj = K[j, i0 : i0 + L]
             ej = E[j]
@@ -303,30 +339,11 @@ def _error_norm(K, E, E3, use3, h, y0, y1, rtol, atol):
                 e3j = E3[j]
                 for ii in range(L):
                     a3[ii] += e3j * Kj[ii]
-        u0 = y0[i0 : i0 + L]
-        u1 = y1[i0 : i0 + L]
-        if scalar:
-            for ii in range(L):
-                sc = at0 + rt0 * max(abs(u0[ii]), abs(u1[ii]))
-                e5 += (a5[ii] / sc) ** 2
-                e3 += (a3[ii] / sc) ** 2
-                bad += u1[ii] - u1[ii]
-        else:
-            nr, na = rtol.size, atol.size
-            for ii in range(L):
-                i = i0 + ii
-                sc = atol[i if na > 1 else 0] + rtol[i if nr > 1 else 0] * max(abs(u0[ii]),
-                                                                            abs(u1[ii]))
-                e5 += (a5[ii] / sc) ** 2
-                e3 += (a3[ii] / sc) ** 2
-                bad += u1[ii] - u1[ii]
-    if bad != 0.0:
-        return np.nan
-    if use3:
-        if e5 == 0.0 and e3 == 0.0:
-            return 0.0
-        return abs(h) * e5 / math.sqrt((e5 + 0.01 * e3) * n)
-    return abs(h) * math.sqrt(e5 / n)
+        b5, b3 = _block_sums(a5[:L], a3[:L], use3, y0[i0 : i0 + L], y1[i0 : i0 + L], i0,
+                             rtol, atol, False)
+        e5 += b5
+        e3 += b3
+    return _norm_from_sums(e5, e3, use3, h, n, False)
 
 
 @njit(cache=True)
