@@ -132,9 +132,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="report the first time with f - f* <= eps, in (0, 1] (default 1e-10)")
     p.add_argument("--workers", type=number("--workers", int, 1, 4096), default=None,
                    metavar="N",
-                   help="threads for the column blocks of --mode full on the one-hot model, "
-                        "an integer in [1, 4096]; the numbers do not depend on it (default: "
-                        "every usable CPU)")
+                   help="threads for the blocks of classes of the one-hot model, integrated "
+                        "independently, an integer in [1, 4096]; the numbers do not depend on "
+                        "it (default: every usable CPU)")
     p.add_argument("--out", type=Path, default=None, metavar="DIR",
                    help="output folder (default linsim-out/flow-c{C}-z{A})")
     p.add_argument("--json", action="store_true",

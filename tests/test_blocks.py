@@ -92,19 +92,20 @@ def test_bad_arguments(kwargs, message):
         solve_blocks(rates, (0.0, 1.0), [np.ones(1)] * 2, [np.ones(1)] * 2, **args)
 
 
-def test_column_blocks():
+def test_blocks():
     m = OneHotModel(100, 1.1)
-    blocks = m.column_blocks("gradient", size=30)
+    blocks = m.blocks("gradient", size=30)
     assert blocks == [(0, 30), (30, 60), (60, 90), (90, 100)]
-    assert m.column_blocks("normalized") == [(0, 100)]  # divides by ||g||: every column
-    assert m.column_blocks("clip_global", size=3) == [(0, 100)]
-    adam = m.column_blocks("adam")
+    assert m.blocks("normalized") == [(0, 100)]  # divides by ||g||: every column
+    assert m.blocks("clip_global", size=3) == [(0, 100)]
+    adam = m.blocks("adam")
     assert all(k1 - k0 == adam[0][1] for k0, k1 in adam[:-1])
-    assert adam[0][1] < m.column_blocks("gradient")[0][1]  # three states per weight
+    assert adam[0][1] < m.blocks("gradient")[0][1]  # three states per weight
     with pytest.raises(ValueError, match="size must be an integer >= 1"):
-        m.column_blocks("gradient", size=0)
-    with pytest.raises(ValueError, match="full-mode"):
-        OneHotModel(10, 1.0, "reduced").column_blocks("gradient")
+        m.blocks("gradient", size=0)
+    red = OneHotModel(10**5, 1.0, "reduced")
+    assert red.blocks("gradient") == [(0, 65536), (65536, 10**5)]
+    assert red.blocks("normalized") == [(0, 10**5)]
 
 
 @pytest.mark.parametrize("flow, fp", [("gradient", ()), ("sign", ()), ("adam", (2.0, 1.0, 1e-8))])
@@ -116,21 +117,22 @@ def test_block_field_is_the_whole_field_column_by_column(flow, fp):
     whole = np.empty_like(y)
     onehot_field(0.5, y, m.params(flow, flow_params=fp), whole)
     c = m.classes
-    for k0, k1 in m.column_blocks(flow, size=4):
+    for k0, k1 in m.blocks(flow, size=4):
         w = k1 - k0
         yb = np.concatenate([y[s * c * c + k0 * c : s * c * c + k1 * c] for s in range(states)])
         db = np.empty_like(yb)
-        onehot_block_field(0.5, yb, m.block_params(flow, k0, k1, fp), db)
+        onehot_block_field(0.5, yb, m.block_params(flow, k0, k1, flow_params=fp), db)
         for s in range(states):
             np.testing.assert_array_equal(db[s * w * c : (s + 1) * w * c],
                                           whole[s * c * c + k0 * c : s * c * c + k1 * c])
 
 
-def test_full_mode_blocks_against_one_block_and_the_closed_form(monkeypatch):
-    m = OneHotModel(40, 1.1)
+@pytest.mark.parametrize("mode", ["full", "reduced"])
+def test_blocks_against_one_block_and_the_closed_form(monkeypatch, mode):
+    m = OneHotModel(40, 1.1, mode)
     kw = dict(t_max=1e4, points=40, rtol=1e-9, atol=1e-11)
-    split = OneHotModel.column_blocks
-    monkeypatch.setattr(OneHotModel, "column_blocks", lambda self, flow, size=None:
+    split = OneHotModel.blocks
+    monkeypatch.setattr(OneHotModel, "blocks", lambda self, flow, size=None:
                         split(self, flow, 7))  # c = 40 fits one default block
     blocked = run_onehot(m, ("gradient", "adam"), workers=2,
                          flow_params={"adam": (1.0, 1.0, 1e-8)}, **kw)
@@ -138,7 +140,7 @@ def test_full_mode_blocks_against_one_block_and_the_closed_form(monkeypatch):
     tr = blocked.traces["gradient"]
     np.testing.assert_allclose(tr.losses, tr.closed, rtol=1e-6)
     # one block of every column: the old whole-state integration
-    monkeypatch.setattr(OneHotModel, "column_blocks", lambda self, flow, size=None:
+    monkeypatch.setattr(OneHotModel, "blocks", lambda self, flow, size=None:
                         [(0, self.classes)])
     whole = run_onehot(m, ("gradient", "adam"), flow_params={"adam": (1.0, 1.0, 1e-8)}, **kw)
     for flow in ("gradient", "adam"):
@@ -149,3 +151,11 @@ def test_full_mode_blocks_against_one_block_and_the_closed_form(monkeypatch):
         # the final state comes back in the model's layout ([x, m, v] for adam)
         np.testing.assert_allclose(a.solution.y_final, b.solution.y_final, rtol=1e-5,
                                    atol=1e-9)
+        # and the model's own whole-state field and summary output, without blocks
+        fp = (1.0, 1.0, 1e-8) if flow == "adam" else ()
+        p = m.params(flow, blocked.labels, blocked.class_index, fp)
+        ref = solve(m.field, (0.0, 1e4), flows.initial_state(flow, m.y0()), p, t_eval=blocked.t,
+                    output=m.summary_output, n_output=1 + 5 + 40, rtol=1e-9, atol=1e-11).y
+        np.testing.assert_allclose(a.overall, ref[:, 0], rtol=1e-6)
+        np.testing.assert_allclose(a.groups, ref[:, 1:6], rtol=1e-6)
+        np.testing.assert_allclose(a.losses, ref[:, 6:], rtol=1e-5)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -15,17 +16,9 @@ from numba import njit
 
 from .. import rates
 from ..flows import SPECS, initial_state
-from ..integrate import Solution, get_tableau, solve, solve_blocks
+from ..integrate import Solution, get_tableau, resolve_workers, solve, solve_blocks
 from ..problems import zipf
-from ..problems.softmax import (
-    OneHotModel,
-    _sum,
-    expm1_pos,
-    log1p_pos,
-    onehot_block_field,
-    onehot_block_losses,
-    summarize,
-)
+from ..problems.softmax import OneHotModel, _sum, expm1_pos, log1p_pos, summarize
 
 #: Above this many classes only a log-spaced subset of classes is recorded per class.
 MAX_RECORDED_CLASSES = 20_000
@@ -93,7 +86,7 @@ def _gf_margin_loss(s, log_s, c, u_start):
     return u, math.log1p(x), x
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, error_model="numpy", nogil=True)
 def _gf_sweep(t, pi, c, labels, sums):
     """Sum ``pi_k l_k(t)`` over every class, and per group into ``sums[labels[k]]`` (added to;
     ``labels`` int64, empty for no groups, then ``sums`` is not touched).
@@ -477,7 +470,8 @@ def _gf_time_at_overall(pi, cf, level, guess, rtol):
 
 
 def closed_group_means(model: OneHotModel, flow: str, t: np.ndarray, labels: np.ndarray,
-                       groups: int, chunk: int = 50_000) -> np.ndarray | None:
+                       groups: int, chunk: int = 50_000,
+                       workers: int | None = 1) -> np.ndarray | None:
     """Group means (pi-weighted) of the closed-form losses, in chunks of classes.
 
     Gradient flow goes through the compiled sweep :func:`_gf_sweep` (one pass over the classes
@@ -496,8 +490,17 @@ def closed_group_means(model: OneHotModel, flow: str, t: np.ndarray, labels: np.
             with np.errstate(invalid="ignore", divide="ignore"):
                 return np.outer(zipf.sf_loss(tt, model.classes), den / den)
         num = np.zeros((tt.size, groups))
-        for i, ti in enumerate(tt):
-            _gf_sweep(float(ti), pi, float(model.classes), lab, num[i])
+
+        def sweep(i: int) -> None:
+            _gf_sweep(float(tt[i]), pi, float(model.classes), lab, num[i])
+
+        n_threads = min(resolve_workers(workers), tt.size)
+        if n_threads > 1:  # the compiled sweep releases the GIL; each time has its own row
+            with ThreadPoolExecutor(n_threads) as pool:
+                list(pool.map(sweep, range(tt.size)))
+        else:
+            for i in range(tt.size):
+                sweep(i)
         with np.errstate(invalid="ignore", divide="ignore"):  # NaN for a group of zero mass
             return num / den
     num = np.zeros((t.size, groups))
@@ -546,8 +549,8 @@ def run_onehot(
 ) -> OneHotRun:
     """Integrate each flow on ``model`` and record losses at log-spaced times.
 
-    In full mode the columns of ``W`` are integrated in independent blocks, each with its own
-    steps (:meth:`OneHotModel.column_blocks`; one block for the flows that divide by
+    The classes (columns of ``W``, or margins) are integrated in independent blocks, each with
+    its own steps (:meth:`OneHotModel.blocks`; one block for the flows that divide by
     ``||g||``); the solution's step counts are then whole-state equivalents
     (:func:`linsim.integrate.solve_blocks`).
 
@@ -571,8 +574,8 @@ def run_onehot(
         Error norm of the step-size control (:func:`linsim.integrate.solve`); default
         ``NORM_DEFAULT[model.mode]``.
     workers : int or None
-        Threads for the column blocks of the full mode (``None`` or ``-1``: every CPU). The
-        numbers do not depend on it.
+        Threads for the blocks of classes (``None`` or ``-1``: every CPU). The numbers do not
+        depend on it.
 
     Returns
     -------
@@ -594,46 +597,60 @@ def run_onehot(
     flow_params = flow_params or {}
     for flow in flows:
         fp = flow_params.get(flow, ())
-        p = model.params(flow, labels, sel, fp)
-        if model.mode == "full":
-            sol, y = _solve_columns(model, flow, fp, p, t, n_out, method=method, rtol=rtol,
-                                    atol=atol, progress=progress, norm=norm, workers=workers)
-        else:
-            sol = solve(model.field, (0.0, t_max), initial_state(flow, model.y0()), p,
-                        method=method, rtol=rtol, atol=atol, t_eval=t,
-                        output=model.summary_output, n_output=n_out, progress=progress,
-                        progress_desc=f"{flow} flow", norm=norm)
-            y = sol.y
+        sol, y = _solve_blocks(model, flow, fp, labels, sel, t, n_out, method=method,
+                               rtol=rtol, atol=atol, progress=progress, norm=norm,
+                               workers=workers)
         closed = model.closed_form(flow, t, sel)
         run.traces[flow] = FlowTrace(
             flow=flow, overall=y[:, 0].copy(), groups=y[:, 1 : 1 + groups].copy(),
             losses=y[:, 1 + groups :].copy(), solution=sol,
-            closed=closed, closed_groups=closed_group_means(model, flow, tg, labels, groups),
+            closed=closed, closed_groups=closed_group_means(model, flow, tg, labels, groups,
+                                                           workers=workers),
             closed_groups_t=tg)
     return run
 
 
-def _solve_columns(model: OneHotModel, flow: str, flow_params, p: np.ndarray, t: np.ndarray,
-                   n_out: int, *, progress: bool, workers: int | None,
-                   **kw) -> tuple[Solution, np.ndarray]:
-    """Full mode: the column blocks of ``flow`` (:meth:`OneHotModel.column_blocks`), each
-    integrated by itself; returns the solution (per-class losses, final state in the model's
-    layout) and the summary rows of ``model.summary_output``'s layout."""
+def _solve_blocks(model: OneHotModel, flow: str, flow_params, labels: np.ndarray,
+                  sel: np.ndarray, t: np.ndarray, n_out: int, *, progress: bool,
+                  workers: int | None, **kw) -> tuple[Solution, np.ndarray]:
+    """The blocks of classes of ``flow`` (:meth:`OneHotModel.blocks`), each integrated by
+    itself; returns the solution (final state in the model's layout) and the rows of
+    ``model.summary_output``'s layout: ``[overall, group means, selected losses]``."""
     c = model.classes
-    blocks = model.column_blocks(flow)
+    blocks = model.blocks(flow)
     states = SPECS[flow].states
+    per = c if model.mode == "full" else 1  # states per class
+    G = int(labels.max()) + 1
+    params = [model.block_params(flow, k0, k1, labels, sel, flow_params) for k0, k1 in blocks]
+    if model.mode == "full":
+        n_outputs = [k1 - k0 for k0, k1 in blocks]  # per-class losses
+    else:
+        n_outputs = [1 + G + int(np.count_nonzero((sel >= k0) & (sel < k1)))
+                     for k0, k1 in blocks]
     sol = solve_blocks(
-        onehot_block_field, (0.0, float(t[-1])),
-        [initial_state(flow, np.zeros((k1 - k0) * c)) for k0, k1 in blocks],
-        [model.block_params(flow, k0, k1, flow_params) for k0, k1 in blocks],
-        output=onehot_block_losses, n_outputs=[k1 - k0 for k0, k1 in blocks],
-        workers=workers, progress=progress, progress_desc=f"{flow} flow", t_eval=t, **kw)
+        model.block_field, (0.0, float(t[-1])),
+        [initial_state(flow, np.zeros((k1 - k0) * per)) for k0, k1 in blocks], params,
+        output=model.block_output, n_outputs=n_outputs, workers=workers, progress=progress,
+        progress_desc=f"{flow} flow", t_eval=t, **kw)
     # block finals are [x_b, m_b, v_b]; the model's layout is [x, m, v]
-    parts = np.split(sol.y_final, np.cumsum([states * (k1 - k0) * c for k0, k1 in blocks])[:-1])
+    parts = np.split(sol.y_final, np.cumsum([states * (k1 - k0) * per for k0, k1 in blocks])[:-1])
     sol.y_final = np.concatenate([q.reshape(states, -1) for q in parts], axis=1).ravel()
     y = np.empty((t.size, n_out))
-    for i in range(t.size):
-        summarize(np.ascontiguousarray(sol.y[i]), p, y[i])
+    if model.mode == "full":
+        p = model.params(flow, labels, sel, flow_params)
+        for i in range(t.size):
+            summarize(np.ascontiguousarray(sol.y[i]), p, y[i])
+        return sol, y
+    cols = np.split(sol.y, np.cumsum(n_outputs)[:-1], axis=1)
+    weight = np.bincount(labels.astype(np.int64), weights=model.pi, minlength=G)[:G]
+    y[:, 0] = 0.0
+    y[:, 1 : 1 + G] = 0.0
+    for part in cols:  # block order: a fixed summation order
+        y[:, 0] += part[:, 0]
+        y[:, 1 : 1 + G] += part[:, 1 : 1 + G]
+    with np.errstate(invalid="ignore", divide="ignore"):  # NaN for a group of zero mass
+        y[:, 1 : 1 + G] /= weight
+    y[:, 1 + G :] = np.concatenate([part[:, 1 + G :] for part in cols], axis=1)
     return sol, y
 
 

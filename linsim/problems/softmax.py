@@ -188,12 +188,14 @@ def onehot_field(t, y, p, dy):
 
 @vector_field
 def onehot_block_field(t, y, p, dy):
-    """Full mode, columns ``k0 .. k0 + len(pi) - 1`` only: ``p = [flow header, c, k0, pi]``.
+    """Full mode, columns ``k0 .. k0 + n - 1`` only (:meth:`OneHotModel.block_params`).
 
     The one-hot loss is a sum over columns of terms that each read one column, so under a
-    coordinatewise flow the columns evolve independently (:meth:`OneHotModel.column_blocks`).
+    coordinatewise flow the columns evolve independently (:meth:`OneHotModel.blocks`).
     """
-    _column_velocities(t, y, p, dy, int(p[HEADER]), int(p[HEADER + 1]), p[HEADER + 2 :])
+    n = int(p[HEADER + 2])
+    _column_velocities(t, y, p, dy, int(p[HEADER]), int(p[HEADER + 1]),
+                       p[HEADER + 3 : HEADER + 3 + n])
 
 
 @njit(cache=True, inline="always")
@@ -207,7 +209,7 @@ def _column_losses(y, c, k0, losses):
 @vector_field
 def onehot_block_losses(t, y, p, out):
     """Output function of :func:`onehot_block_field`: the block's per-class losses ``l_k``."""
-    _column_losses(y, int(p[HEADER]), int(p[HEADER + 1]), out[: p.size - HEADER - 2])
+    _column_losses(y, int(p[HEADER]), int(p[HEADER + 1]), out[: int(p[HEADER + 2])])
 
 
 @njit(cache=True)
@@ -256,8 +258,8 @@ def _exp_minus(u):
     return e if u >= 0.0 else 1.0 / e
 
 
-@njit(cache=True)
-def _margin_coordinatewise(t, u, p, du):
+@njit(cache=True, inline="always")
+def _margin_coordinatewise(t, u, p, du, cf, pi):
     """Reduced mode of the coordinatewise flows sign_eps, adam and rmsprop.
 
     In column ``k`` the diagonal weight has gradient ``g_k = -pi_k q_k`` and each of the
@@ -266,12 +268,11 @@ def _margin_coordinatewise(t, u, p, du):
     and ``(c-1)^2`` (``v``). So the margin moves at ``V(eps) + V((c-1) eps)``, with ``V(e)``
     the diagonal's speed at ``eps = e``: ``g/(|g| + e)`` for sign_eps and
     ``-mhat/(e + sqrt(vhat))`` for adam/rmsprop, whose state is ``[u, m, v]``/``[u, v]`` with
-    the diagonal's moments (bias correction as in :mod:`linsim.flows`).
+    the diagonal's moments (bias correction as in :mod:`linsim.flows`). ``cf`` is ``c``; the
+    margins held in ``u`` are those of the ``n = len(pi)`` classes of ``pi``.
     """
     code = int(p[0])
-    c = int(p[HEADER])
-    cf = float(c)
-    pi = p[HEADER + 1 : HEADER + 1 + c]
+    c = pi.size
     if code == SIGN_EPS:
         eps, e2 = p[1], (cf - 1.0) * p[1]
         for k in range(c):
@@ -306,26 +307,17 @@ def _margin_coordinatewise(t, u, p, du):
         du[k] = (-mh / d1 if d1 > 0.0 else 0.0) + (-mh / d2 if d2 > 0.0 else 0.0)
 
 
-@vector_field
-def margin_field(t, u, p, du):
-    """Reduced mode: the margins ``u_k = a_k - b_k`` under the flow coded in ``p[0]``.
-
-    Gradient flow ``u' = c pi / (e^u + c - 1)``; sign flow ``u' = 2`` (the diagonal entry rises
-    at speed 1, the others fall at speed 1); normalized flow: the gradient-flow speed divided by
-    the norm of the full ``c^2`` gradient, ``||g||^2 = c/(c-1) sum_k (pi_k q_k)^2`` with
-    ``q_k = 1 - p_k = (c-1)/(e^u_k + c - 1)``; sign_eps, adam, rmsprop: see
-    :func:`_margin_coordinatewise`.
-    """
+@njit(cache=True, inline="always")
+def _margin_velocities(t, u, p, du, cf, pi):
+    """The reduced-mode field of :func:`margin_field` for the classes of ``pi`` (``cf = c``)."""
     code = int(p[0])
-    c = int(p[HEADER])
-    cf = float(c)
-    pi = p[HEADER + 1 : HEADER + 1 + c]
+    c = pi.size
     if code == SIGN:
         for k in range(c):
             du[k] = 2.0
         return
     if code == SIGN_EPS or code == ADAM or code == RMSPROP:
-        _margin_coordinatewise(t, u, p, du)
+        _margin_coordinatewise(t, u, p, du, cf, pi)
         return
     if code != NORMALIZED:
         for k in range(c):
@@ -347,6 +339,31 @@ def margin_field(t, u, p, du):
         du[k] *= inv
 
 
+@vector_field
+def margin_field(t, u, p, du):
+    """Reduced mode: the margins ``u_k = a_k - b_k`` under the flow coded in ``p[0]``.
+
+    Gradient flow ``u' = c pi / (e^u + c - 1)``; sign flow ``u' = 2`` (the diagonal entry rises
+    at speed 1, the others fall at speed 1); normalized flow: the gradient-flow speed divided by
+    the norm of the full ``c^2`` gradient, ``||g||^2 = c/(c-1) sum_k (pi_k q_k)^2`` with
+    ``q_k = 1 - p_k = (c-1)/(e^u_k + c - 1)``; sign_eps, adam, rmsprop: see
+    :func:`_margin_coordinatewise`.
+    """
+    c = int(p[HEADER])
+    _margin_velocities(t, u, p, du, float(c), p[HEADER + 1 : HEADER + 1 + c])
+
+
+@vector_field
+def margin_block_field(t, u, p, du):
+    """Reduced mode, classes ``k0 .. k0 + n - 1`` only (:meth:`OneHotModel.block_params`).
+
+    Under a coordinatewise flow each margin evolves by itself; the normalized flow couples
+    them through ``||g||`` and runs as one block of every class.
+    """
+    n = int(p[HEADER + 2])
+    _margin_velocities(t, u, p, du, p[HEADER], p[HEADER + 3 : HEADER + 3 + n])
+
+
 # fdlibm's minimax coefficients of (log(1+f) - f + f^2/2) / s in powers of s^2, s = f/(2+f)
 _LG1, _LG2, _LG3, _LG4 = (6.666666666666735130e-01, 3.999999999940941908e-01,
                           2.857142874366239149e-01, 2.222219843214978396e-01)
@@ -357,9 +374,11 @@ _EXP_BITS = 0x7FF0000000000000
 _ONE_BITS = 0x3FF0000000000000
 _TWO52_BITS = 0x4330000000000000
 _TWO52 = 4503599627370496.0
-#: States per column block of the full mode (:meth:`OneHotModel.column_blocks`): 128 KB per
+#: States per column block of the full mode (:meth:`OneHotModel.blocks`): 128 KB per
 #: vector, so that the ~14 vectors of an RK45 step stay in the 1 MB L2 of a core pair.
 _BLOCK_STATES = 1 << 14
+#: Classes per block of the reduced mode (:meth:`OneHotModel.blocks`).
+_REDUCED_BLOCK = 1 << 16
 #: Classes per block of :func:`margin_summary` (the block's losses stay in L1).
 _MARGIN_BLOCK = 512
 
@@ -421,29 +440,26 @@ def margin_loss(u, cm1):
     return log1p_pos(cm1 * exp_neg(-u))
 
 
-@vector_field
-def margin_summary(t, u, p, out):
-    """Output function (reduced mode): ``l_k = log(1 + (c-1) e^-u_k)``, summarized.
+@njit(cache=True, inline="always")
+def _class_loss(u, cm1, libm):
+    """:func:`margin_loss`, or with ``libm`` the libm form (any margin, negative included)."""
+    return math.log1p(cm1 * math.exp(-u)) if libm else margin_loss(u, cm1)
 
-    The layout of ``out`` and ``p`` is that of :func:`summarize`. One pass over blocks of
-    :data:`_MARGIN_BLOCK` classes: the pi-weighted losses of a block (:func:`margin_loss`,
-    vectorized) are summed with four accumulators, as one group sum when the block has one label
-    (the usual case: equal-mass groups are contiguous) and class by class otherwise; no
-    per-class loss array is formed, and the selected classes' losses are computed again (same
-    bits). Margins that are negative or NaN anywhere send the whole call to the libm form and
-    :func:`summarize`.
+
+@njit(cache=True, error_model="numpy")  # a Python-style division check stops the vectorizer
+def _margin_sums(u, pi, labels, cm1, sums, weight):
+    """Add the pi-weighted losses ``pi_k l_k`` of the margins ``u`` (one per entry of ``pi``;
+    a flow's moments are not margins) to their groups' ``sums``
+    (and ``pi_k`` to ``weight``); return their total.
+
+    One pass over blocks of :data:`_MARGIN_BLOCK` classes: a block's weighted losses
+    (:func:`margin_loss`, vectorized) are summed with four accumulators, as one group sum when
+    the block has one label (the usual case: equal-mass groups are contiguous) and class by
+    class otherwise. Margins that are negative or NaN anywhere send the whole call to the libm
+    form, class by class; the second value returned says so.
     """
-    c = int(p[HEADER])
-    cm1 = c - 1.0
-    pi = p[HEADER + 1 : HEADER + 1 + c]
-    at = HEADER + 1 + c
-    G = int(p[at])
-    labels = p[at + 1 : at + 1 + c]
-    nsel = int(p[at + 1 + c])
-    sel = p[at + 2 + c : at + 2 + c + nsel]
+    c = u.size
     wl = np.empty(_MARGIN_BLOCK)
-    sums = np.zeros(G)
-    weight = np.zeros(G)
     overall = 0.0
     bad = 0
     for i0 in range(0, c, _MARGIN_BLOCK):
@@ -469,16 +485,59 @@ def margin_summary(t, u, p, out):
                 weight[g] += pb[i]
                 overall += wl[i]
     if bad > 0:
-        losses = np.empty(c)
+        sums[:] = 0.0
+        weight[:] = 0.0
+        overall = 0.0
         for k in range(c):
-            losses[k] = math.log1p(cm1 * math.exp(-u[k]))
-        summarize(losses, p, out)
-        return
-    out[0] = overall
+            g = int(labels[k])
+            wk = pi[k] * _class_loss(u[k], cm1, True)
+            overall += wk
+            sums[g] += wk
+            weight[g] += pi[k]
+    return overall, bad > 0
+
+
+@vector_field
+def margin_summary(t, u, p, out):
+    """Output function (reduced mode): ``l_k = log(1 + (c-1) e^-u_k)``, summarized.
+
+    The layout of ``out`` and ``p`` is that of :func:`summarize`; the sums are
+    :func:`_margin_sums` (no per-class loss array), the selected classes' losses are computed
+    again (same bits).
+    """
+    c = int(p[HEADER])
+    cm1 = c - 1.0
+    at = HEADER + 1 + c
+    G = int(p[at])
+    nsel = int(p[at + 1 + c])
+    sel = p[at + 2 + c : at + 2 + c + nsel]
+    sums = np.zeros(G)
+    weight = np.zeros(G)
+    out[0], libm = _margin_sums(u[:c], p[HEADER + 1 : at], p[at + 1 : at + 1 + c], cm1, sums,
+                                weight)
     for g in range(G):
         out[1 + g] = sums[g] / weight[g]
     for i in range(nsel):
-        out[1 + G + i] = margin_loss(u[int(sel[i])], cm1)
+        out[1 + G + i] = _class_loss(u[int(sel[i])], cm1, libm)
+
+
+@vector_field
+def margin_block_summary(t, u, p, out):
+    """Output function of :func:`margin_block_field`: ``[sum_k pi_k l_k, the G groups' sums,
+    the losses of the block's selected classes]`` (the caller divides by the group weights)."""
+    cm1 = p[HEADER] - 1.0
+    n = int(p[HEADER + 2])
+    at = HEADER + 3 + n
+    G = int(p[at])
+    nsel = int(p[at + 1 + n])
+    sel = p[at + 2 + n : at + 2 + n + nsel]
+    sums = np.zeros(G)
+    weight = np.zeros(G)
+    out[0], libm = _margin_sums(u[:n], p[HEADER + 3 : at], p[at + 1 : at + 1 + n], cm1, sums,
+                                weight)
+    out[1 : 1 + G] = sums
+    for i in range(nsel):
+        out[1 + G + i] = _class_loss(u[int(sel[i])], cm1, libm)
 
 
 #: Flows with a reduced (margin) form on the one-hot model.
@@ -549,34 +608,62 @@ class OneHotModel:
         """Memory the integration needs with ``stages`` state-sized work vectors."""
         return 8 * self.state_size * stages
 
-    def column_blocks(self, flow: str, size: int | None = None) -> list[tuple[int, int]]:
-        """Independent column blocks ``[(k0, k1), ...]`` of the full mode under ``flow``.
+    def blocks(self, flow: str, size: int | None = None) -> list[tuple[int, int]]:
+        """Independent blocks of classes ``[(k0, k1), ...]`` under ``flow``.
 
-        Column ``k`` of ``W`` enters the loss only through ``l_k``, so under a coordinatewise
-        flow (:attr:`linsim.flows.FlowSpec.coordinatewise`) columns evolve independently and a
-        block of them can be integrated with its own steps (:func:`linsim.integrate.solve_blocks`,
-        :func:`onehot_block_field`). Flows that divide by ``||g||`` couple every column: one
-        block. ``size`` columns per block; default: about ``2^14`` states per block, which keeps
-        a Runge-Kutta step's vectors in cache.
+        Column ``k`` of ``W`` (full mode), or margin ``u_k`` (reduced mode), enters the loss
+        only through ``l_k``, so under a coordinatewise flow
+        (:attr:`linsim.flows.FlowSpec.coordinatewise`) the classes evolve independently and a
+        block of them can be integrated with its own steps
+        (:func:`linsim.integrate.solve_blocks`, :attr:`block_field`). Flows that divide by
+        ``||g||`` couple every class: one block. ``size`` classes per block; default: about
+        ``2^14`` states per block (full mode) or ``2^16`` classes (reduced mode), which keeps a
+        Runge-Kutta step's vectors in cache.
         """
-        if self.mode != "full":
-            raise ValueError("column blocks are a full-mode notion (reduced mode has c states)")
         spec = flows.SPECS[flow]
         c = self.classes
         if not spec.coordinatewise:
             return [(0, c)]
         if size is None:
-            size = max(1, _BLOCK_STATES // (c * spec.states))
+            size = (max(1, _BLOCK_STATES // (c * spec.states)) if self.mode == "full"
+                    else _REDUCED_BLOCK)
         if int(size) != size or size < 1:
             raise ValueError(f"size must be an integer >= 1, got {size!r}")
         size = int(size)
         return [(k0, min(k0 + size, c)) for k0 in range(0, c, size)]
 
-    def block_params(self, flow: str, k0: int, k1: int, flow_params=()) -> np.ndarray:
-        """Parameters of :func:`onehot_block_field` for columns ``k0 .. k1 - 1``:
-        ``[flow header, c, k0, pi_k0 .. pi_(k1-1)]``."""
-        return pack(flow, np.concatenate([[float(self.classes), float(k0)], self.pi[k0:k1]]),
-                    flow_params)
+    def block_params(self, flow: str, k0: int, k1: int, labels=None, selected=None,
+                     flow_params=()) -> np.ndarray:
+        """Parameters of :attr:`block_field` and :attr:`block_output` for classes
+        ``k0 .. k1 - 1``: ``[flow header, c, k0, n, pi_k0 .. pi_(k1-1), G, labels (n),
+        n_sel, selected (n_sel, counted from k0)]``.
+
+        ``labels`` and ``selected`` are those of the whole model (:meth:`params`); the block
+        keeps its share.
+        """
+        if self.mode == "reduced" and flow not in REDUCED_FLOWS:
+            raise ValueError(f"flow must be one of {', '.join(REDUCED_FLOWS)} in reduced mode "
+                             f"(the margin ODE exists for those), got {flow!r}")
+        c = self.classes
+        labels = np.zeros(c) if labels is None else np.asarray(labels, float)
+        selected = np.arange(c) if selected is None else np.asarray(selected)
+        G = int(labels.max()) + 1
+        mine = selected[(selected >= k0) & (selected < k1)] - k0
+        return pack(flow, np.concatenate([[float(c), float(k0), float(k1 - k0)],
+                                          self.pi[k0:k1], [G], labels[k0:k1], [mine.size],
+                                          mine.astype(float)]), flow_params)
+
+    @property
+    def block_field(self):
+        """The compiled right-hand side of one block (:meth:`block_params`)."""
+        return onehot_block_field if self.mode == "full" else margin_block_field
+
+    @property
+    def block_output(self):
+        """The compiled output function of one block: its per-class losses (full mode), or
+        ``[sum pi_k l_k, group sums, selected losses]`` (reduced mode,
+        :func:`margin_block_summary`)."""
+        return onehot_block_losses if self.mode == "full" else margin_block_summary
 
     def closed_form(self, flow: str, t, index=None) -> np.ndarray | None:
         """Per-class losses ``(len(t), len(index))`` in closed form, or None where none is known.
