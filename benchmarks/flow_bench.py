@@ -6,7 +6,9 @@ log-spaced times over 12 decades ending at ``t_max = 1e5``, per-class losses at 
 Measured here:
 
 * the main job in-process, :func:`linsim.experiments.k24.run_onehot` with the CLI's default
-  method, rtol and atol (read from :func:`linsim.flow.build_parser`), and the whole CLI as a
+  method, rtol and atol (read from :func:`linsim.flow.build_parser`), on one thread (against
+  the single-threaded baseline: the ratio the target is about) and on every usable CPU (the
+  CLI's default ``--workers``; the blocks of classes run in threads), and the whole CLI as a
   subprocess (``--quiet --no-plot``), warm: after one warm-up run, so that Numba's disk cache is
   filled (``--quick`` warms up on ``--classes 8``, which loads the same compiled functions),
   and its fixed cost (start-up, imports, loading compiled code) as ``--classes 8``;
@@ -16,7 +18,8 @@ Measured here:
 * equal accuracy: the largest relative error of both against the closed forms
   (``OneHotModel.closed_form``, values below 1e-250 not compared) and their right-hand-side
   evaluation counts (``sol.nfev`` and ``stats["rhs_evals"]``);
-* reduced mode at ``10^6`` classes (in-process, gradient and sign), with the error norm of
+* reduced mode at ``10^6`` classes (in-process, gradient and sign, every usable CPU as the
+  CLI, and one thread for information), with the error norm of
   ``run_onehot``'s default for the reduced mode and, for information, with the other norm
   (``solve(norm="rms" | "max")``: the RMS norm dilutes the error of the few fast classes
   among ``10^6`` slow ones);
@@ -63,6 +66,7 @@ from linsim.experiments.k24 import (
     run_onehot,
 )
 from linsim.flow import build_parser
+from linsim.integrate import resolve_workers
 from linsim.problems.softmax import OneHotModel
 
 CLASSES, ZIPF, T_MAX, POINTS = 1000, 1.1, 1e5, 200
@@ -144,12 +148,15 @@ def rel_err(losses: np.ndarray, closed: np.ndarray) -> float | None:
 # the runs
 
 
-def linsim_job(model: OneHotModel, opts: dict, norm: str | None = None) -> dict:
+def linsim_job(model: OneHotModel, opts: dict, norm: str | None = None,
+               workers: int | None = 1) -> dict:
     """One in-process run of the main job (or of the reduced model); ``norm``: the error norm
-    (default: ``run_onehot``'s for the model's mode)."""
+    (default: ``run_onehot``'s for the model's mode); ``workers``: threads (None: every CPU,
+    the CLI's default)."""
     start = time.perf_counter()
     run = run_onehot(model, FLOWS, t_max=T_MAX, points=POINTS, groups=opts["groups"],
-                     method=opts["method"], rtol=opts["rtol"], atol=opts["atol"], norm=norm)
+                     method=opts["method"], rtol=opts["rtol"], atol=opts["atol"], norm=norm,
+                     workers=workers)
     seconds = time.perf_counter() - start
     flows = {}
     for f in FLOWS:
@@ -333,9 +340,16 @@ def rows(r: dict) -> list[list[str]]:
                 "—"])
     lin, sp = r["linsim"]["median_s"], r["scipy"]["median_s"]
     ratio = sp / lin if sp is not None else None
-    out.append(["main job in-process (run_onehot) vs SciPy", f">= {TARGET_SPEEDUP:g}x faster",
-                _fmt_s(lin), _fmt_s(sp), "—" if ratio is None else f"{ratio:.2f}x",
+    out.append(["main job in-process (run_onehot, 1 thread) vs SciPy",
+                f">= {TARGET_SPEEDUP:g}x faster", _fmt_s(lin), _fmt_s(sp),
+                "—" if ratio is None else f"{ratio:.2f}x",
                 _yn(None if ratio is None else ratio >= TARGET_SPEEDUP)])
+    thr = r.get("linsim_threads")
+    if thr is not None:
+        lt = thr["median_s"]
+        out.append([f"  the same on {thr['workers']} threads (the CLI's default)",
+                    "(information)", _fmt_s(lt), _fmt_s(sp),
+                    "—" if sp is None else f"{sp / lt:.2f}x", "—"])
     li, si = r["linsim"]["median_integrate_s"], r["scipy"]["median_integrate_s"]
     out.append(["  integration only (solve vs solve_ivp)", "(information)", _fmt_s(li),
                 _fmt_s(si), "—" if si is None else f"{si / li:.2f}x", "—"])
@@ -353,9 +367,13 @@ def rows(r: dict) -> list[list[str]]:
                     "—"])
     red = r["reduced"]["median_s"]
     out.append([f"reduced mode, {REDUCED_CLASSES:,} classes (in-process, norm="
-                f"{r['reduced'].get('norm', 'rms')})",
+                f"{r['reduced'].get('norm', 'rms')}, {r['reduced']['workers']} threads)",
                 f"<= {TARGET_REDUCED_S:g} s", _fmt_s(red), "—", "—",
                 _yn(red <= TARGET_REDUCED_S)])
+    one = r.get("reduced_1")
+    if one is not None:
+        out.append(["  the same on 1 thread", "(information)", _fmt_s(one["median_s"]), "—",
+                    "—", "—"])
     for key in ("reduced", "reduced_alt"):
         x = r.get(key)
         if x is None:
@@ -503,6 +521,12 @@ def main(argv=None) -> int:
             log(f"SciPy baseline run {i + 1}/{n_sp}: {sp_runs[-1]['seconds']:.2f} s")
     result["linsim"] = {"runs": lin_runs, "median_s": median([x["seconds"] for x in lin_runs]),
                         "median_integrate_s": median([x["integrate_s"] for x in lin_runs])}
+    workers = resolve_workers(None)
+    if workers > 1:
+        thr = repeat(f"linsim in-process, {workers} threads",
+                     lambda: linsim_job(model, opts, workers=workers), n_lin)
+        result["linsim_threads"] = {"runs": thr, "workers": workers,
+                                    "median_s": median([x["seconds"] for x in thr])}
     result["scipy"] = {"runs": sp_runs, "median_s": median([x["seconds"] for x in sp_runs]),
                        "median_integrate_s": median([x["integrate_s"] for x in sp_runs])}
     acc = {}
@@ -533,14 +557,20 @@ def main(argv=None) -> int:
                               "median_wall_s": median([x["wall_s"] for x in tiny])}
 
         red_model = OneHotModel(REDUCED_CLASSES, ZIPF, "reduced")
-        red_runs = repeat("reduced 10^6", lambda: linsim_job(red_model, opts), n_lin,
-                          TARGET_REDUCED_S)
+        red_runs = repeat("reduced 10^6", lambda: linsim_job(red_model, opts, workers=workers),
+                          n_lin, TARGET_REDUCED_S)
         result["reduced"] = {"runs": red_runs, "norm": NORM_DEFAULT["reduced"],
+                             "workers": workers,
                              "median_s": median([x["seconds"] for x in red_runs])}
+        if workers > 1:
+            one = repeat("reduced 10^6, 1 thread", lambda: linsim_job(red_model, opts), n_lin,
+                         TARGET_REDUCED_S)
+            result["reduced_1"] = {"runs": one,
+                                   "median_s": median([x["seconds"] for x in one])}
         alt = "max" if NORM_DEFAULT["reduced"] == "rms" else "rms"
         alt_runs = repeat(f"reduced 10^6, norm={alt}",
-                          lambda: linsim_job(red_model, opts, norm=alt), n_lin,
-                          TARGET_REDUCED_S)
+                          lambda: linsim_job(red_model, opts, norm=alt, workers=workers),
+                          n_lin, TARGET_REDUCED_S)
         result["reduced_alt"] = {"runs": alt_runs, "norm": alt,
                                  "median_s": median([x["seconds"] for x in alt_runs])}
 
