@@ -41,6 +41,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{PROG}: error: --out must be a folder, got the file {str(args.out)!r}",
               file=sys.stderr)
         return 2
+    import matplotlib.pyplot as plt
+
     versions = io.versions()
     for name in dict.fromkeys(names):
         fig = FIGURES[name]
@@ -48,6 +50,7 @@ def main(argv: list[str] | None = None) -> int:
         paths = io.save_figure(f, args.out / name, {"figure": name, "claims": fig.claims,
                                                     "caption": fig.caption,
                                                     "versions": versions})
+        plt.close(f)  # 31 figures would otherwise stay in memory until the end
         print(f"{name}: {', '.join(fig.claims)} -> {', '.join(str(q) for q in paths)}")
     return 0
 

@@ -122,21 +122,59 @@ def write_csv(path, columns: dict[str, np.ndarray], fmt: dict[str, str] | None =
     return atomic_write(path, write, binary=False)
 
 
+PNG_DPI = 150
+
+
+def _layout_once(fig, dpi: float):
+    """Run ``fig``'s layout engine once, at ``dpi``, and switch it off; return the engine.
+
+    ``savefig`` under a layout engine draws the figure twice (a layout pass, then the real
+    draw) and does so again for every format. After this, each format is drawn once, and PNG
+    and PDF share the same layout (the one the PNG always had). Give the returned engine
+    back with :func:`_restore_layout`.
+    """
+    import matplotlib as mpl
+
+    engine = fig.get_layout_engine()
+    if engine is None:
+        return None
+    old = fig.dpi
+    fig.dpi = dpi  # what savefig(dpi=...) sets while it lays out the figure
+    try:
+        engine.execute(fig)
+    finally:
+        fig.dpi = old
+    # None (not "none", whose placeholder engine still makes savefig draw twice)
+    with mpl.rc_context({"figure.autolayout": False, "figure.constrained_layout.use": False}):
+        fig.set_layout_engine(None)
+    return engine
+
+
+def _restore_layout(fig, engine) -> None:
+    if engine is not None:
+        fig.set_layout_engine(engine)
+
+
 def save_figure(fig, stem: str | os.PathLike, metadata: dict | None = None) -> list[Path]:
     """Atomically save ``fig`` as ``stem.png`` and ``stem.pdf`` with reproducible bytes.
 
     ``metadata`` (for example the claim id and the parameters) is stored in both files.
+    The layout (constrained or tight) is computed once, at the PNG resolution, for both files.
     """
     stem = Path(stem)
     desc = json.dumps(to_jsonable(metadata or {}), sort_keys=True)
     out = []
-    for ext, meta in (
-        ("png", {"Software": "linsim", "Description": desc}),
-        ("pdf", {"Creator": "linsim", "Producer": "linsim", "CreationDate": None,
-                 "Subject": desc}),
-    ):
-        buf = io.BytesIO()
-        fig.savefig(buf, format=ext, metadata=meta, dpi=150 if ext == "png" else None)
-        data = buf.getvalue()
-        out.append(atomic_write(stem.with_suffix("." + ext), lambda f, d=data: f.write(d)))
+    engine = _layout_once(fig, PNG_DPI)
+    try:
+        for ext, meta in (
+            ("png", {"Software": "linsim", "Description": desc}),
+            ("pdf", {"Creator": "linsim", "Producer": "linsim", "CreationDate": None,
+                     "Subject": desc}),
+        ):
+            buf = io.BytesIO()
+            fig.savefig(buf, format=ext, metadata=meta, dpi=PNG_DPI if ext == "png" else None)
+            data = buf.getvalue()
+            out.append(atomic_write(stem.with_suffix("." + ext), lambda f, d=data: f.write(d)))
+    finally:
+        _restore_layout(fig, engine)
     return out
