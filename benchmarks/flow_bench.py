@@ -23,7 +23,7 @@ Measured here:
   ``run_onehot``'s default for the reduced mode and, for information, with the other norm
   (``solve(norm="rms" | "max")``: the RMS norm dilutes the error of the few fast classes
   among ``10^6`` slow ones);
-* with ``--all``: full mode at ``c = 2047`` through the CLI in a subprocess, with its peak
+* full mode at ``c = 2047`` (unless ``--no-big``) through the CLI in a subprocess, with its peak
   resident memory (``ru_maxrss`` of ``RUSAGE_CHILDREN``, read in a small timer process that
   starts the CLI: a child forked from this process would count its pages too).
 
@@ -34,7 +34,7 @@ right-hand side, the output function and the driver's vector kernels at ``c = 10
 Run by hand from the repository root (it takes several minutes; never a test)::
 
     python benchmarks/flow_bench.py            # Markdown table
-    python benchmarks/flow_bench.py --all      # also c = 2047 in full mode
+    python benchmarks/flow_bench.py --no-big   # without c = 2047 in full mode
     python benchmarks/flow_bench.py --quick    # fewer repeats
     python benchmarks/flow_bench.py --json     # the same numbers as JSON
 """
@@ -395,7 +395,7 @@ def rows(r: dict) -> list[list[str]]:
                     "—", "—", _yn(mb <= TARGET_BIG_BYTES)])
     else:
         out.append([f"full mode c = {BIG_CLASSES}", f"<= {TARGET_BIG_S:g} s, <= 1 GB",
-                    "skipped (--all)", "—", "—", "—"])
+                    "skipped (--no-big)", "—", "—", "—"])
     out.append([f"  c = {CLASSES} CLI peak RSS", "(information)",
                 f"{r['cli']['peak_rss_bytes'] / 1e6:.0f} MB", "—", "—", "—"])
     return out
@@ -486,8 +486,9 @@ def _runs(runs, key, flow=None) -> str:
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--all", action="store_true",
-                    help=f"also full mode at c = {BIG_CLASSES} (slow)")
+    ap.add_argument("--no-big", action="store_true",
+                    help=f"skip full mode at c = {BIG_CLASSES}")
+    ap.add_argument("--all", action="store_true", help=argparse.SUPPRESS)  # the old default
     ap.add_argument("--quick", action="store_true", help="fewer repeats")
     ap.add_argument("--json", action="store_true", help="print JSON instead of Markdown")
     ap.add_argument("--profile", action="store_true",
@@ -574,7 +575,7 @@ def main(argv=None) -> int:
         result["reduced_alt"] = {"runs": alt_runs, "norm": alt,
                                  "median_s": median([x["seconds"] for x in alt_runs])}
 
-        if args.all:
+        if not args.no_big:
             big_runs = repeat(f"full c={BIG_CLASSES}", lambda: cli_job(BIG_CLASSES, out),
                               n_big, TARGET_BIG_S, key="wall_s")
             result["big"] = {"runs": big_runs,

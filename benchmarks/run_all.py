@@ -29,7 +29,7 @@ SCRIPTS = [
     ("integrate", "integrate_bench.py", ["--repeats", "3"], "Spine 1: the RK45 driver against "
      "solve_ivp at n = 10, 10^3, 10^6"),
     ("flow", "flow_bench.py", ["--quick"], "Spine 2: the main job against a SciPy + NumPy "
-     "version; reduced mode at 10^6 classes; full mode at c = 2047 (with --all)"),
+     "version; reduced mode at 10^6 classes; full mode at c = 2047"),
     ("filippov", "filippov_bench.py", ["--repeats", "3"], "Filippov sign flow on the unigram "
      "model (c = 1000) against gradient flow"),
     ("z24", "z24_bench.py", ["--repeats", "1"], "the Z24 cases table"),

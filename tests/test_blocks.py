@@ -53,7 +53,7 @@ def test_blocks_match_the_exact_solution_and_count_whole_state_equivalents():
             for y, p in zip(y0s, ps, strict=True)]
     assert sol.blocks == 3 and sol.stats["blocks"] == 3
     assert sol.nfev == round(np.mean([s.nfev for s in each]))  # equal block sizes
-    assert sol.max_steps == max(s.naccepted for s in each)
+    assert sol.block_max_steps == max(s.naccepted for s in each)
     # the slow block takes fewer steps than one integration of the whole state
     whole = solve(rates, (0.0, 3.0), np.ones(k.size), k, rtol=1e-10, atol=1e-12)
     assert min(s.naccepted for s in each) < whole.naccepted

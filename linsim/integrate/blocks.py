@@ -89,7 +89,8 @@ def solve_blocks(
         the blocks' final states concatenated. ``naccepted``, ``nrejected`` and ``nfev`` are
         whole-state equivalents, ``sum_b count_b n_b / n`` with ``n_b`` the size of block
         ``b``: what one integration of the whole state at the same cost would count.
-        ``blocks`` is the number of blocks and ``max_steps`` the most steps one block took.
+        ``blocks`` is the number of blocks and ``block_max_steps`` the most steps one block
+        took.
 
     Raises
     ------
@@ -160,4 +161,4 @@ def solve_blocks(
         t_events=np.zeros(0), event_index=np.zeros(0, dtype=np.int64), nfev=equiv("nfev"),
         naccepted=equiv("naccepted"), nrejected=equiv("nrejected"), method=first.method,
         seconds=seconds, message=first.message, blocks=n_blocks,
-        max_steps=max(s.naccepted for s in sols))
+        block_max_steps=max(s.naccepted for s in sols))

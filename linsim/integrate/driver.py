@@ -672,7 +672,7 @@ class Solution:
     method : str
     seconds : float
         Wall-clock time of the integration.
-    blocks, max_steps : int
+    blocks, block_max_steps : int
         Independent blocks integrated one by one (:func:`linsim.integrate.solve_blocks`; 1
         here) and the most steps one block took; with several blocks the counts above are
         whole-state equivalents.
@@ -692,11 +692,11 @@ class Solution:
     seconds: float = 0.0
     message: str = field(default="")
     blocks: int = 1
-    max_steps: int = -1
+    block_max_steps: int = -1
 
     def __post_init__(self):
-        if self.max_steps < 0:
-            self.max_steps = self.naccepted
+        if self.block_max_steps < 0:
+            self.block_max_steps = self.naccepted
 
     @property
     def stats(self) -> dict:

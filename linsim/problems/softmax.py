@@ -471,6 +471,7 @@ def _margin_sums(u, pi, labels, cm1, sums, weight):
         mixed = 0
         for i in range(n):
             wl[i] = pb[i] * margin_loss(ub[i], cm1)
+        for i in range(n):  # apart: in the loop above these counts cost a fifth of the time
             bad += not (ub[i] >= 0.0)
             mixed += lb[i] != g0
         if mixed == 0:
