@@ -7,7 +7,7 @@ K24.gf-rate, K24.sf-closed-form, K24.nf-reparam.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
@@ -469,6 +469,20 @@ def _gf_time_at_overall(pi, cf, level, guess, rtol):
     return t, slope
 
 
+def map_times(fn: Callable[[np.ndarray], np.ndarray | None], t: np.ndarray,
+               workers: int | None = 1) -> np.ndarray | None:
+    """``fn(t)`` for a function of the times that works time by time (row ``i`` of its result
+    belongs to ``t[i]``; or None), on contiguous chunks of ``t`` in ``workers`` threads: for
+    compiled code that releases the GIL, or large NumPy operations. The same numbers for any
+    ``workers``."""
+    n = min(resolve_workers(workers), t.size)
+    if n <= 1:
+        return fn(t)
+    with ThreadPoolExecutor(n) as pool:
+        parts = list(pool.map(fn, np.array_split(t, n)))
+    return None if parts[0] is None else np.concatenate(parts, axis=0)
+
+
 def closed_group_means(model: OneHotModel, flow: str, t: np.ndarray, labels: np.ndarray,
                        groups: int, chunk: int = 50_000,
                        workers: int | None = 1) -> np.ndarray | None:
@@ -489,18 +503,13 @@ def closed_group_means(model: OneHotModel, flow: str, t: np.ndarray, labels: np.
         if flow == "sign":  # K24.sf-closed-form: the same loss for every class
             with np.errstate(invalid="ignore", divide="ignore"):
                 return np.outer(zipf.sf_loss(tt, model.classes), den / den)
-        num = np.zeros((tt.size, groups))
+        def sweep(ts: np.ndarray) -> np.ndarray:
+            num = np.zeros((ts.size, groups))
+            for i, ti in enumerate(ts):
+                _gf_sweep(float(ti), pi, float(model.classes), lab, num[i])
+            return num
 
-        def sweep(i: int) -> None:
-            _gf_sweep(float(tt[i]), pi, float(model.classes), lab, num[i])
-
-        n_threads = min(resolve_workers(workers), tt.size)
-        if n_threads > 1:  # the compiled sweep releases the GIL; each time has its own row
-            with ThreadPoolExecutor(n_threads) as pool:
-                list(pool.map(sweep, range(tt.size)))
-        else:
-            for i in range(tt.size):
-                sweep(i)
+        num = map_times(sweep, tt, workers)  # the compiled sweep releases the GIL
         with np.errstate(invalid="ignore", divide="ignore"):  # NaN for a group of zero mass
             return num / den
     num = np.zeros((t.size, groups))
@@ -600,7 +609,7 @@ def run_onehot(
         sol, y = _solve_blocks(model, flow, fp, labels, sel, t, n_out, method=method,
                                rtol=rtol, atol=atol, progress=progress, norm=norm,
                                workers=workers)
-        closed = model.closed_form(flow, t, sel)
+        closed = map_times(lambda ts, f=flow: model.closed_form(f, ts, sel), t, workers)
         run.traces[flow] = FlowTrace(
             flow=flow, overall=y[:, 0].copy(), groups=y[:, 1 : 1 + groups].copy(),
             losses=y[:, 1 + groups :].copy(), solution=sol,

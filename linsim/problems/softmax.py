@@ -42,6 +42,7 @@ from ..flows import (
     transform,
 )
 from ..integrate import vector_field
+from ..integrate.driver import sum4
 from . import zipf
 
 _INV_LN2 = 1.4426950408889634
@@ -109,18 +110,7 @@ def exp_neg(x):
 @njit(cache=True, inline="always")
 def _sum(x, lo, hi):
     """Sum of x[lo:hi] with four accumulators (a fixed order: reproducible, and pipelined)."""
-    s0 = s1 = s2 = s3 = 0.0
-    i = lo
-    while i + 4 <= hi:
-        s0 += x[i]
-        s1 += x[i + 1]
-        s2 += x[i + 2]
-        s3 += x[i + 3]
-        i += 4
-    while i < hi:
-        s0 += x[i]
-        i += 1
-    return (s0 + s1) + (s2 + s3)
+    return sum4(x[lo:hi])
 
 
 @njit(cache=True, inline="always")
@@ -585,15 +575,21 @@ class OneHotModel:
         is recorded, default all) drive the output function :attr:`summary_output`;
         ``flow_params`` are the flow's own (:data:`linsim.flows.SPECS`).
         """
+        labels, selected, G = self._outputs(flow, labels, selected)
+        c = self.classes
+        return pack(flow, np.concatenate([[float(c)], self.pi, [G], labels, [selected.size],
+                                          selected.astype(float)]), flow_params)
+
+    def _outputs(self, flow: str, labels, selected) -> tuple[np.ndarray, np.ndarray, int]:
+        """Check ``flow`` for the mode; ``labels`` and ``selected`` with their defaults, and
+        the number of groups."""
         if self.mode == "reduced" and flow not in REDUCED_FLOWS:
             raise ValueError(f"flow must be one of {', '.join(REDUCED_FLOWS)} in reduced mode "
                              f"(the margin ODE exists for those), got {flow!r}")
         c = self.classes
         labels = np.zeros(c) if labels is None else np.asarray(labels, float)
         selected = np.arange(c) if selected is None else np.asarray(selected)
-        G = int(labels.max()) + 1
-        return pack(flow, np.concatenate([[float(c)], self.pi, [G], labels, [selected.size],
-                                          selected.astype(float)]), flow_params)
+        return labels, selected, int(labels.max()) + 1
 
     @property
     def field(self):
@@ -642,13 +638,8 @@ class OneHotModel:
         ``labels`` and ``selected`` are those of the whole model (:meth:`params`); the block
         keeps its share.
         """
-        if self.mode == "reduced" and flow not in REDUCED_FLOWS:
-            raise ValueError(f"flow must be one of {', '.join(REDUCED_FLOWS)} in reduced mode "
-                             f"(the margin ODE exists for those), got {flow!r}")
+        labels, selected, G = self._outputs(flow, labels, selected)
         c = self.classes
-        labels = np.zeros(c) if labels is None else np.asarray(labels, float)
-        selected = np.arange(c) if selected is None else np.asarray(selected)
-        G = int(labels.max()) + 1
         mine = selected[(selected >= k0) & (selected < k1)] - k0
         return pack(flow, np.concatenate([[float(c), float(k0), float(k1 - k0)],
                                           self.pi[k0:k1], [G], labels[k0:k1], [mine.size],
