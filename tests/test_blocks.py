@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from linsim import flows
-from linsim.experiments.k24 import run_onehot
+from linsim.experiments.k24 import map_times, run_onehot
 from linsim.integrate import IntegrationError, solve, solve_blocks, vector_field
 from linsim.problems.softmax import OneHotModel, onehot_block_field, onehot_field
 
@@ -159,3 +159,13 @@ def test_blocks_against_one_block_and_the_closed_form(monkeypatch, mode):
         np.testing.assert_allclose(a.overall, ref[:, 0], rtol=1e-6)
         np.testing.assert_allclose(a.groups, ref[:, 1:6], rtol=1e-6)
         np.testing.assert_allclose(a.losses, ref[:, 6:], rtol=1e-5)
+
+
+def test_map_times_is_the_function_of_all_times():
+    t = np.logspace(-3, 3, 37)
+    m = OneHotModel(50, 1.1)
+    ref = m.closed_form("gradient", t)
+    for workers in (1, 2, 3, None):
+        got = map_times(lambda ts: m.closed_form("gradient", ts), t, workers)
+        assert got.tobytes() == ref.tobytes()
+    assert map_times(lambda ts: m.closed_form("normalized", ts), t, 2) is None
