@@ -502,6 +502,23 @@ def _margin_sums(u, pi, labels, cm1, sums, weight):
     return overall, bad > 0
 
 
+@njit(cache=True, inline="always")
+def _summary_of_margins(u, cm1, pi, tail, out, means):
+    """``out = [sum_k pi_k l_k, G group sums (or pi-weighted means), selected losses]`` for the
+    margins of the classes of ``pi``; ``tail = [G, labels (n), n_sel, selected (n_sel)]``."""
+    n = pi.size
+    G = int(tail[0])
+    nsel = int(tail[1 + n])
+    sel = tail[2 + n : 2 + n + nsel]
+    sums = np.zeros(G)
+    weight = np.zeros(G)
+    out[0], libm = _margin_sums(u[:n], pi, tail[1 : 1 + n], cm1, sums, weight)
+    for g in range(G):
+        out[1 + g] = sums[g] / weight[g] if means else sums[g]
+    for i in range(nsel):
+        out[1 + G + i] = _class_loss(u[int(sel[i])], cm1, libm)
+
+
 @vector_field
 def margin_summary(t, u, p, out):
     """Output function (reduced mode): ``l_k = log(1 + (c-1) e^-u_k)``, summarized.
@@ -511,38 +528,17 @@ def margin_summary(t, u, p, out):
     again (same bits).
     """
     c = int(p[HEADER])
-    cm1 = c - 1.0
-    at = HEADER + 1 + c
-    G = int(p[at])
-    nsel = int(p[at + 1 + c])
-    sel = p[at + 2 + c : at + 2 + c + nsel]
-    sums = np.zeros(G)
-    weight = np.zeros(G)
-    out[0], libm = _margin_sums(u[:c], p[HEADER + 1 : at], p[at + 1 : at + 1 + c], cm1, sums,
-                                weight)
-    for g in range(G):
-        out[1 + g] = sums[g] / weight[g]
-    for i in range(nsel):
-        out[1 + G + i] = _class_loss(u[int(sel[i])], cm1, libm)
+    _summary_of_margins(u, c - 1.0, p[HEADER + 1 : HEADER + 1 + c], p[HEADER + 1 + c :], out,
+                        True)
 
 
 @vector_field
 def margin_block_summary(t, u, p, out):
     """Output function of :func:`margin_block_field`: ``[sum_k pi_k l_k, the G groups' sums,
     the losses of the block's selected classes]`` (the caller divides by the group weights)."""
-    cm1 = p[HEADER] - 1.0
     n = int(p[HEADER + 2])
-    at = HEADER + 3 + n
-    G = int(p[at])
-    nsel = int(p[at + 1 + n])
-    sel = p[at + 2 + n : at + 2 + n + nsel]
-    sums = np.zeros(G)
-    weight = np.zeros(G)
-    out[0], libm = _margin_sums(u[:n], p[HEADER + 3 : at], p[at + 1 : at + 1 + n], cm1, sums,
-                                weight)
-    out[1 : 1 + G] = sums
-    for i in range(nsel):
-        out[1 + G + i] = _class_loss(u[int(sel[i])], cm1, libm)
+    _summary_of_margins(u, p[HEADER] - 1.0, p[HEADER + 3 : HEADER + 3 + n], p[HEADER + 3 + n :],
+                        out, False)
 
 
 #: Flows with a reduced (margin) form on the one-hot model.
