@@ -269,8 +269,6 @@ def profile(opts: dict) -> dict:
     for m in (1, 6):
         kern[f"_combine (m={m})"] = _per_call(lambda m=m: driver._combine(dest, y, 0.1, K,
                                                                           ones, m))
-    kern["_error_norm"] = _per_call(lambda: driver._error_norm(K, E, E3, False, 0.1, y, dest,
-                                                               rt, at))
     kern["_dense_coeffs"] = _per_call(lambda: driver._dense_coeffs(Q, K, P))
     kern["_interp"] = _per_call(lambda: driver._interp(dest, y, Q, 0.1, 0.5, w))
     kern["_combine_step + _error_norm_partial (RK45)"] = _per_call(

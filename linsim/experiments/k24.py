@@ -18,7 +18,14 @@ from .. import rates
 from ..flows import SPECS, initial_state
 from ..integrate import Solution, get_tableau, resolve_workers, solve, solve_blocks
 from ..problems import zipf
-from ..problems.softmax import OneHotModel, _sum, expm1_pos, log1p_pos, summarize
+from ..problems.softmax import (
+    OneHotModel,
+    _sum,
+    add_by_group,
+    expm1_pos,
+    log1p_pos,
+    summarize,
+)
 
 #: Above this many classes only a log-spaced subset of classes is recorded per class.
 MAX_RECORDED_CLASSES = 20_000
@@ -143,16 +150,7 @@ def _gf_sweep(t, pi, c, labels, sums):
         overall += block
         deriv -= _sum(wd, 0, L)
         if grouped:
-            lb = labels[i0 : i0 + L]
-            g0 = lb[0]
-            mixed = 0
-            for i in range(L):
-                mixed += lb[i] != g0
-            if mixed == 0:
-                sums[g0] += block
-            else:
-                for i in range(L):
-                    sums[lb[i]] += wl[i]
+            add_by_group(sums, labels[i0 : i0 + L], wl[:L], block)
     return overall, deriv
 
 

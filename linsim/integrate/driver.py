@@ -169,8 +169,8 @@ def _combine_step(ynew, part5, part3, y, h, K, B, E, E3, s, use3):
 
     The error pass (:func:`_error_norm_partial`) then reads these partial sums and ``K_s``
     instead of every stage again: four state-sized passes fewer per RK45 step. Per component
-    the sums are formed in the same order as by :func:`_combine` and :func:`_error_norm`, so
-    every number is the same bits as with those two.
+    the sums are formed in the same order as by :func:`_combine` and a two-pass error sum, so
+    every number is the same bits as with those (``tests/test_integrate.py``).
     """
     n = y.size
     ab = np.empty(_BLOCK)
@@ -277,8 +277,10 @@ def _norm_from_sums(e5, e3, use3, h, n, use_max):
 
 @njit(cache=True)
 def _error_norm_partial(part5, part3, Ks, es, e3s, use3, h, y0, y1, rtol, atol, use_max):
-    """:func:`_error_norm` from the partial sums of :func:`_combine_step` and the last stage
-    ``Ks`` (weights ``es``, ``e3s``): the same number, bit for bit, at a third of the reads."""
+    """The scaled error of a step (RMS, or the max with ``use_max``; DOP853: SciPy's blended
+    5th/3rd order estimate) from the partial sums of :func:`_combine_step` and the last stage
+    ``Ks`` (weights ``es``, ``e3s``): a third of the reads of summing every stage again. NaN
+    when the new state is not finite."""
     n = y0.size
     a5 = np.empty(_BLOCK)
     a3 = np.zeros(_BLOCK)
@@ -311,41 +313,6 @@ def _error_norm_partial(part5, part3, Ks, es, e3s, use3, h, y0, y1, rtol, atol, 
             e5 += b5
             e3 += b3
     return _norm_from_sums(e5 + bad, e3, use3, h, n, use_max)
-
-
-@njit(cache=True)
-def _error_norm(K, E, E3, use3, h, y0, y1, rtol, atol):
-    """Scaled RMS error of a step (DOP853: SciPy's blended 5th/3rd order estimate).
-
-    NaN when the new state is not finite. (The driver uses :func:`_combine_step` and
-    :func:`_error_norm_partial`, which give the same number.)
-    """
-    n = y0.size
-    ne = E.size
-    a5 = np.empty(_BLOCK)
-    a3 = np.zeros(_BLOCK)
-    e5 = 0.0
-    e3 = 0.0
-    for i0 in range(0, n, _BLOCK):
-        L = min(_BLOCK, n - i0)
-        a5[:L] = 0.0
-        if use3:
-            a3[:L] = 0.0
-        for j in range(ne):
-            Kj = K[j, i0 : i0 + L]
-            ej = E[j]
-            if ej != 0.0:
-                for ii in range(L):
-                    a5[ii] += ej * Kj[ii]
-            if use3 and E3[j] != 0.0:
-                e3j = E3[j]
-                for ii in range(L):
-                    a3[ii] += e3j * Kj[ii]
-        b5, b3 = _block_sums(a5[:L], a3[:L], use3, y0[i0 : i0 + L], y1[i0 : i0 + L], i0,
-                             rtol, atol, False)
-        e5 += b5
-        e3 += b3
-    return _norm_from_sums(e5, e3, use3, h, n, False)
 
 
 @njit(cache=True)

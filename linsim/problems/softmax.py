@@ -116,6 +116,22 @@ def _sum(x, lo, hi):
 
 
 @njit(cache=True, inline="always")
+def add_by_group(sums, labels, w, total):
+    """``sums[labels[i]] += w[i]`` for one block of classes, whose sum ``total`` is known: one
+    add when the block has a single label (the usual case: equal-mass groups are contiguous),
+    class by class otherwise."""
+    g0 = labels[0]
+    mixed = 0
+    for i in range(labels.size):
+        mixed += labels[i] != g0
+    if mixed == 0:
+        sums[int(g0)] += total
+    else:
+        for i in range(labels.size):
+            sums[int(labels[i])] += w[i]
+
+
+@njit(cache=True, inline="always")
 def _argmax(w):
     m = w[0]
     im = 0
@@ -457,10 +473,9 @@ def _margin_sums(u, pi, labels, cm1, sums, weight):
     (and ``pi_k`` to ``weight``); return their total.
 
     One pass over blocks of :data:`_MARGIN_BLOCK` classes: a block's weighted losses
-    (:func:`margin_loss`, vectorized) are summed with four accumulators, as one group sum when
-    the block has one label (the usual case: equal-mass groups are contiguous) and class by
-    class otherwise. Margins that are negative or NaN anywhere send the whole call to the libm
-    form, class by class; the second value returned says so.
+    (:func:`margin_loss`, vectorized) are summed with four accumulators and added to their
+    groups by :func:`add_by_group`. Margins that are negative or NaN anywhere send the whole
+    call to the libm form, class by class; the second value returned says so.
     """
     c = u.size
     wl = np.empty(_MARGIN_BLOCK)
@@ -471,24 +486,14 @@ def _margin_sums(u, pi, labels, cm1, sums, weight):
         ub = u[i0 : i0 + n]
         pb = pi[i0 : i0 + n]
         lb = labels[i0 : i0 + n]
-        g0 = lb[0]
-        mixed = 0
         for i in range(n):
             wl[i] = pb[i] * margin_loss(ub[i], cm1)
-        for i in range(n):  # apart: in the loop above these counts cost a fifth of the time
+        for i in range(n):  # apart: in the loop above this count costs a fifth of the time
             bad += not (ub[i] >= 0.0)
-            mixed += lb[i] != g0
-        if mixed == 0:
-            s = _sum(wl, 0, n)
-            sums[int(g0)] += s
-            weight[int(g0)] += _sum(pb, 0, n)
-            overall += s
-        else:
-            for i in range(n):
-                g = int(lb[i])
-                sums[g] += wl[i]
-                weight[g] += pb[i]
-                overall += wl[i]
+        s = _sum(wl, 0, n)
+        overall += s
+        add_by_group(sums, lb, wl[:n], s)
+        add_by_group(weight, lb, pb, _sum(pb, 0, n))
     if bad > 0:
         sums[:] = 0.0
         weight[:] = 0.0
