@@ -66,7 +66,7 @@ from linsim.experiments.k24 import (
     run_onehot,
 )
 from linsim.flow import build_parser
-from linsim.integrate import resolve_workers
+from linsim.integrate import resolve_workers, usable_cpus
 from linsim.problems.softmax import OneHotModel
 
 CLASSES, ZIPF, T_MAX, POINTS = 1000, 1.1, 1e5, 200
@@ -122,11 +122,8 @@ def machine() -> dict:
                     mem = int(line.split()[1]) * 1024
     except OSError:
         pass
-    try:
-        usable = len(os.sched_getaffinity(0))
-    except AttributeError:
-        usable = os.cpu_count()
-    return {"cpu": cpu, "cores": os.cpu_count(), "usable_cores": usable, "memory_bytes": mem,
+    return {"cpu": cpu, "cores": os.cpu_count(), "usable_cores": usable_cpus(),
+            "memory_bytes": mem,
             "platform": platform.platform(), "python": platform.python_version(),
             "numpy": np.__version__, "numba": numba.__version__, "scipy": scipy.__version__,
             "linsim": getattr(linsim, "__version__", "?"),

@@ -79,7 +79,7 @@ import numpy as np
 
 from . import io
 from .cli import Parser, UsageError, available_memory, number
-from .integrate import IntegrationError
+from .integrate import IntegrationError, usable_cpus
 
 PROG = "python -m linsim.sweep"
 #: Columns of the tidy table after the parameters, in order, with their kinds.
@@ -685,9 +685,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="output folder; cells already in DIR/cells are skipped "
                         "(default linsim-out/sweep)")
     p.add_argument("--workers", type=number("--workers", int, 1, 1024),
-                   default=os.cpu_count() or 1,
+                   default=usable_cpus(),
                    help="local processes, or LocalCluster workers with --dask; 1 runs in "
-                        "this process (default: the number of CPUs)")
+                        "this process (default: the number of usable CPUs)")
     p.add_argument("--dask", action="store_true",
                    help="run on dask.distributed (pip install -e '.[dask]')")
     p.add_argument("--scheduler", default=None, metavar="ADDRESS",
