@@ -2,9 +2,14 @@
 
 For each claim: run its SymPy certificate (``proofs.<paper>``), run its simulation, fit the rate
 from the simulated trajectory, and compare with the prediction. One row per claim: id,
-statement, symbolic status (proved, numeric, none), measured, predicted, PASS or FAIL.
+statement, certificate grade (proved, partial, numeric, none), measured, predicted, PASS or FAIL,
+with where the prediction and the tolerance come from.
 
-Exit codes: 0 all claims pass, 1 some claim fails, 2 invalid input (an unknown id).
+``--controls`` runs every claim's negative controls instead: the same check on mutants that
+make the claim false; each must FAIL (``DETECTED``), else it is ``MISSED``.
+
+Exit codes: 0 all claims pass (all controls detected), 1 some claim fails (some control
+missed), 2 invalid input (an unknown id).
 """
 
 from __future__ import annotations
@@ -14,7 +19,7 @@ import sys
 import time
 
 from . import io
-from .claims import CLAIMS, Claim
+from .claims import CLAIMS, Claim, Control, Measurement
 
 PROG = "python -m linsim.verify"
 
@@ -42,10 +47,58 @@ def verify_claim(claim: Claim, quick: bool = False) -> dict:
         "compare": None if m is None else m.compare,
         "detail": {} if m is None else m.detail,
         "certificate": None if cert is None else cert.to_dict(),
+        "prediction_source": claim.prediction_source,
+        "tolerance_reason": claim.tolerance_reason,
+        "evidence": claim.evidence,
         "simulation": claim.simulate,
         "error": error,
         "seconds": time.perf_counter() - start,
     }
+
+
+def _rule(m: Measurement) -> tuple:
+    return (m.predicted, m.tolerance, m.compare)
+
+
+def run_control(claim: Claim, control: Control, quick: bool = False,
+                reference: Measurement | None = None) -> dict:
+    """Run one negative control; ``status`` is ``DETECTED`` when the check FAILs on the mutant.
+
+    A ``"simulation"`` or ``"data"`` mutant must keep the claim's pass rule (prediction,
+    tolerance, comparison) of ``reference``, the unmutated check's measurement; one that moves
+    it is ``INVALID``. A mutant whose check raises is ``ERROR``: a crash is not a detection.
+    """
+    start = time.perf_counter()
+    row = {"mutant": control.mutant, "kind": control.kind, "status": "ERROR",
+           "measured": None, "error": None}
+    try:
+        m = control.check(quick)
+    except Exception as e:
+        row["error"] = f"{type(e).__name__}: {e}"
+    else:
+        row["measured"] = m.measured
+        if (control.kind != "prediction" and reference is not None
+                and _rule(m) != _rule(reference)):
+            row["status"] = "INVALID"
+            row["error"] = (f"the mutant moved the pass rule {_rule(reference)} to {_rule(m)}; "
+                            "a simulation or data mutant may change only the measurement")
+        else:
+            row["status"] = "MISSED" if m.passed else "DETECTED"
+    row["seconds"] = time.perf_counter() - start
+    return row
+
+
+def verify_controls(claim: Claim, quick: bool = False) -> dict:
+    """Run every negative control of ``claim``; return ``{id, control: [...], status}``."""
+    try:
+        reference = claim.check(quick)
+    except Exception:
+        reference = None
+    rows = [run_control(claim, c, quick, reference) for c in claim.controls]
+    ok = bool(rows) and all(r["status"] == "DETECTED" for r in rows)
+    missing = claim.problems()
+    return {"id": claim.id, "paper": claim.paper, "control": rows,
+            "status": "DETECTED" if ok and not missing else "MISSED", "problems": missing}
 
 
 def _fmt(v) -> str:
@@ -67,15 +120,37 @@ def table(rows: list[dict]) -> str:
     return "\n".join(out)
 
 
+def controls_table(rows: list[dict]) -> str:
+    """The human-readable report of ``--controls``."""
+    out = [f"{'claim':<22} {'status':<9} {'measured':>13}  mutant"]
+    for r in rows:
+        for c in r["control"]:
+            out.append(f"{r['id']:<22} {c['status']:<9} {_fmt(c['measured']):>13}  "
+                       f"[{c['kind']}] {c['mutant']}")
+            if c["error"]:
+                out.append(f"{'':22} {c['error']}")
+        if not r["control"] or r["problems"]:
+            out.append(f"{r['id']:<22} {'MISSED':<9} {'-':>13}  "
+                       f"{'; '.join(r['problems']) or 'no controls'}")
+    n_missed = sum(r["status"] != "DETECTED" for r in rows)
+    out.append(f"\n{len(rows) - n_missed} claims with every control detected, {n_missed} with "
+               "a control missed")
+    return "\n".join(out)
+
+
 def markdown(rows: list[dict]) -> str:
     """The report as a Markdown table (the README's claims table is made with ``--markdown``)."""
-    out = ["| claim | statement | symbolic | measured | predicted | tolerance | status |",
-           "|---|---|---|---|---|---|---|"]
+    def cell(text: str) -> str:
+        return text.replace("|", "\\|")
+
+    out = ["| claim | statement | symbolic | evidence | measured | predicted | tolerance | "
+           "status | prediction from | tolerance because |",
+           "|---|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
         tol = "-" if r["tolerance"] is None else f"{r['compare']} {r['tolerance']:.0e}"
-        stmt = r["statement"].replace("|", "\\|")
-        out.append(f"| {r['id']} | {stmt} | {r['symbolic']} | {_fmt(r['measured'])} | "
-                   f"{_fmt(r['predicted'])} | {tol} | {r['status']} |")
+        out.append(f"| {r['id']} | {cell(r['statement'])} | {r['symbolic']} | {r['evidence']} | "
+                   f"{_fmt(r['measured'])} | {_fmt(r['predicted'])} | {tol} | {r['status']} | "
+                   f"{cell(r['prediction_source'])} | {cell(r['tolerance_reason'])} |")
     return "\n".join(out)
 
 
@@ -89,6 +164,8 @@ def main(argv: list[str] | None = None, registry: dict[str, Claim] | None = None
                    help="smaller simulations (under a minute on 2 cores)")
     p.add_argument("--json", action="store_true", help="print a JSON list instead of the table")
     p.add_argument("--markdown", action="store_true", help="print a Markdown table")
+    p.add_argument("--controls", action="store_true",
+                   help="run each claim's negative controls (mutants that must FAIL) instead")
     p.add_argument("--list", action="store_true", help="list the claim ids and exit")
     args = p.parse_args(argv)
     if args.list:
@@ -104,6 +181,13 @@ def main(argv: list[str] | None = None, registry: dict[str, Claim] | None = None
             print(f"{PROG}: error: --claims: unknown claim id {', '.join(unknown) or '(none)'};"
                   f" known: {', '.join(registry)}", file=sys.stderr)
             return 2
+    if args.controls:
+        rows = [verify_controls(registry[i], args.quick) for i in ids]
+        if args.json:
+            sys.stdout.write(io.dumps(rows))
+        else:
+            print(controls_table(rows))
+        return 1 if any(r["status"] != "DETECTED" for r in rows) else 0
     rows = [verify_claim(registry[i], args.quick) for i in ids]
     if args.json:
         sys.stdout.write(io.dumps(rows))

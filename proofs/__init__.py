@@ -1,8 +1,16 @@
 """SymPy proof certificates, one module per paper (``proofs.k24``, ...).
 
-A certificate records, claim by claim, what was *proved symbolically* and what was only
-*checked numerically*. It never claims more than was done: a claim is ``"proved"`` only when
-every one of its checks is symbolic and passed.
+A certificate records, claim by claim, what was *proved symbolically*, what was only *checked
+numerically*, and which steps of the claim it *assumes* without deriving them. Its grade
+(:attr:`Certificate.symbolic`) never claims more than was done:
+
+- ``"proved"``: every check symbolic and passed, and nothing assumed, so the checks derive the
+  claim's statement from the model (the final statement reduced to an identity or a
+  sign-settled inequality);
+- ``"partial"``: some checks are symbolic, and the certificate lists the steps it assumes (or
+  some of its checks are only numeric);
+- ``"numeric"``: every check is numeric;
+- ``"none"``: a check failed, or there is no check.
 """
 
 from __future__ import annotations
@@ -45,6 +53,13 @@ class Certificate:
 
     claim: str
     checks: list[Check] = field(default_factory=list)
+    #: Steps of the claim that the checks do not derive (each one line); a certificate with any
+    #: is at most ``"partial"``.
+    assumes: list[str] = field(default_factory=list)
+
+    def assume(self, step: str) -> None:
+        """Record a step of the claim that this certificate takes as given."""
+        self.assumes.append(step)
 
     def add(self, statement: str, kind: Kind, passed: bool, detail: str = "") -> None:
         """Append one :class:`Check`."""
@@ -57,12 +72,15 @@ class Certificate:
 
     @property
     def symbolic(self) -> str:
-        """``"proved"`` (all symbolic), ``"numeric"`` (some only numeric) or ``"none"``."""
+        """The grade: ``"proved"``, ``"partial"``, ``"numeric"`` or ``"none"`` (module docstring)."""
         if not self.passed:
             return "none"
-        if all(c.kind == "symbolic" for c in self.checks):
+        kinds = {c.kind for c in self.checks}
+        if kinds == {"numeric"}:
+            return "numeric"
+        if kinds == {"symbolic"} and not self.assumes:
             return "proved"
-        return "numeric"
+        return "partial"
 
     def to_dict(self) -> dict:
         """A JSON-ready view."""
@@ -71,6 +89,7 @@ class Certificate:
             "symbolic": self.symbolic,
             "passed": self.passed,
             "checks": [c.__dict__ for c in self.checks],
+            "assumes": list(self.assumes),
         }
 
 
@@ -82,6 +101,8 @@ def report(certs: dict[str, Certificate]) -> str:
         for chk in cert.checks:
             mark = "ok  " if chk.passed else "FAIL"
             lines.append(f"    {chk.kind:<9} {mark} {chk.statement}")
+        for step in cert.assumes:
+            lines.append(f"    assumes        {step}")
     return "\n".join(lines)
 
 

@@ -8,15 +8,20 @@ prediction is compared with what the simulation measures, which SymPy certificat
 (``proofs.<paper>``), and which figure illustrates it. ``python -m linsim.verify`` runs the
 checks; ``python -m linsim.figures`` draws the figures.
 
-Measurements are always taken from simulated trajectories; the closed forms and limits enter
-only as the *prediction*.
+What a PASS means (THEORY.md, "What a PASS must mean"): the prediction comes from THEORY.md or a
+derivation in ``proofs/`` (:attr:`Claim.prediction_source`), the tolerance from a stated error
+model (:attr:`Claim.tolerance_reason`), and every claim carries negative controls
+(:attr:`Claim.controls`): the same check run on a mutated simulation or data set, which must
+FAIL. ``python -m linsim.verify --controls`` runs them. :attr:`Claim.evidence` says whether the
+measurement comes from simulated trajectories or runs (``"trajectory"``) or from a formula
+evaluated at given points (``"formula"``).
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from functools import cache
 
 
@@ -49,6 +54,35 @@ class Measurement:
         raise ValueError(f"unknown comparison {self.compare!r}")
 
 
+#: What a control's mutant changes. At least one control per claim must change the simulation
+#: or the data; a ``"prediction"`` control only moves the predicted number.
+CONTROL_KINDS: tuple[str, ...] = ("simulation", "data", "prediction")
+
+#: Where a claim's measurement comes from.
+EVIDENCE_KINDS: tuple[str, ...] = ("trajectory", "formula")
+
+
+@dataclass(frozen=True)
+class Control:
+    """A negative control: the claim's own check run on a mutant that makes the claim false.
+
+    Attributes
+    ----------
+    mutant : str
+        What was changed, in one line (e.g. ``"gradient flow in place of sign flow"``).
+    check : callable
+        ``check(quick: bool) -> Measurement``: the claim's check code on the mutated simulation
+        or data. For ``kind`` ``"simulation"`` or ``"data"`` it must keep the claim's
+        prediction, tolerance and comparison; only what is measured may change.
+    kind : {"simulation", "data", "prediction"}
+        What the mutant changes.
+    """
+
+    mutant: str
+    check: Callable[[bool], Measurement]
+    kind: str = "simulation"
+
+
 @dataclass(frozen=True)
 class Claim:
     """One claim of THEORY.md.
@@ -69,6 +103,17 @@ class Claim:
         ``"module:function"`` in ``proofs`` returning a :class:`proofs.Certificate`.
     figure : str or None
         Name of the figure in :data:`FIGURES` that illustrates the claim.
+    prediction_source : str
+        Where the predicted value comes from: ``"THEORY.md"`` (with the section) or the
+        ``proofs/`` check that derives it. Never the measurement.
+    tolerance_reason : str
+        One sentence naming the error model behind the tolerance (integrator rtol, method
+        order, a bootstrap interval over N seeds, a grid resolution).
+    controls : tuple of Control
+        Negative controls; at least one changes the simulation or the data.
+    evidence : {"trajectory", "formula"}
+        ``"trajectory"`` when the measurement is taken from simulated trajectories or runs,
+        ``"formula"`` when it evaluates a formula (a gradient, a Hessian) at given points.
     """
 
     id: str
@@ -78,6 +123,10 @@ class Claim:
     check: Callable[[bool], Measurement]
     proof: str | None = None
     figure: str | None = None
+    prediction_source: str = ""
+    tolerance_reason: str = ""
+    controls: tuple[Control, ...] = ()
+    evidence: str = "trajectory"
 
     def certificate(self):
         """Run the SymPy certificate, or return None when the claim has none."""
@@ -85,14 +134,20 @@ class Claim:
             return None
         return _certificate(self.proof)
 
-    def perturbed(self, predicted: float) -> Claim:
-        """A copy whose prediction is replaced (for testing that a wrong claim FAILs)."""
-        check = self.check
-
-        def wrong(quick: bool) -> Measurement:
-            return replace(check(quick), predicted=predicted)
-
-        return replace(self, id=self.id + "~perturbed", check=wrong)
+    def problems(self) -> list[str]:
+        """What this registration lacks under THEORY.md's standard (empty when complete)."""
+        out = []
+        if not self.prediction_source.strip():
+            out.append("no prediction_source")
+        if not self.tolerance_reason.strip():
+            out.append("no tolerance_reason")
+        if not any(c.kind in ("simulation", "data") for c in self.controls):
+            out.append("no control that changes the simulation or the data")
+        if any(c.kind not in CONTROL_KINDS for c in self.controls):
+            out.append(f"a control kind outside {CONTROL_KINDS}")
+        if self.evidence not in EVIDENCE_KINDS:
+            out.append(f"evidence {self.evidence!r} outside {EVIDENCE_KINDS}")
+        return out
 
 
 @cache
