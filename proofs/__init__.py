@@ -72,7 +72,7 @@ class Certificate:
 
     @property
     def symbolic(self) -> str:
-        """The grade: ``"proved"``, ``"partial"``, ``"numeric"`` or ``"none"`` (module docstring)."""
+        """The grade: "proved", "partial", "numeric" or "none" (see the module docstring)."""
         if not self.passed:
             return "none"
         kinds = {c.kind for c in self.checks}
