@@ -8,18 +8,24 @@ with where the prediction and the tolerance come from.
 ``--controls`` runs every claim's negative controls instead: the same check on mutants that
 make the claim false; each must FAIL (``DETECTED``), else it is ``MISSED``.
 
+``--html PATH`` also writes the run as one self-contained HTML page (:mod:`linsim.report`):
+every claim with its certificate, its negative controls and its figure drawn in this run, and
+the provenance. It adds to what the command prints (the table, ``--json`` or ``--markdown``).
+
 Exit codes: 0 all claims pass (all controls detected), 1 some claim fails (some control
-missed), 2 invalid input (an unknown id).
+missed), 2 invalid input (an unknown id, an ``--html`` path that is a folder). With ``--html``
+and without ``--controls`` the exit code is the claims'; the page reports the controls.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 
 from . import io
-from .claims import CLAIMS, Claim, Control, Measurement
+from .claims import CLAIMS, FIGURES, Claim, Control, Figure, Measurement
 
 PROG = "python -m linsim.verify"
 
@@ -88,17 +94,33 @@ def run_control(claim: Claim, control: Control, quick: bool = False,
     return row
 
 
-def verify_controls(claim: Claim, quick: bool = False) -> dict:
-    """Run every negative control of ``claim``; return ``{id, control: [...], status}``."""
-    try:
-        reference = claim.check(quick)
-    except Exception:
-        reference = None
+_RUN = object()
+
+
+def verify_controls(claim: Claim, quick: bool = False, reference=_RUN) -> dict:
+    """Run every negative control of ``claim``; return ``{id, control: [...], status}``.
+
+    ``reference`` is the unmutated check's :class:`Measurement` (None when it raised); by
+    default the check is run here to get it.
+    """
+    if reference is _RUN:
+        try:
+            reference = claim.check(quick)
+        except Exception:
+            reference = None
     rows = [run_control(claim, c, quick, reference) for c in claim.controls]
     ok = bool(rows) and all(r["status"] == "DETECTED" for r in rows)
     missing = claim.problems()
     return {"id": claim.id, "paper": claim.paper, "control": rows,
             "status": "DETECTED" if ok and not missing else "MISSED", "problems": missing}
+
+
+def _reference(row: dict) -> Measurement | None:
+    """The unmutated check's pass rule and measurement, from its :func:`verify_claim` row."""
+    if row["error"] is not None:
+        return None
+    return Measurement(row["measured"], row["predicted"], row["tolerance"], row["compare"],
+                       row["detail"])
 
 
 def _fmt(v) -> str:
@@ -154,9 +176,15 @@ def markdown(rows: list[dict]) -> str:
     return "\n".join(out)
 
 
-def main(argv: list[str] | None = None, registry: dict[str, Claim] | None = None) -> int:
-    """Run the command line; return the exit code."""
+def main(argv: list[str] | None = None, registry: dict[str, Claim] | None = None,
+         figures: dict[str, Figure] | None = None) -> int:
+    """Run the command line; return the exit code.
+
+    ``registry`` and ``figures`` replace :data:`~linsim.claims.CLAIMS` and
+    :data:`~linsim.claims.FIGURES` (tests run toy claims through them).
+    """
     registry = CLAIMS if registry is None else registry
+    figures = FIGURES if figures is None else figures
     p = argparse.ArgumentParser(prog=PROG, description=__doc__.splitlines()[0])
     p.add_argument("--claims", default=None, metavar="ID,...",
                    help="comma list of claim ids (default: all)")
@@ -166,7 +194,11 @@ def main(argv: list[str] | None = None, registry: dict[str, Claim] | None = None
     p.add_argument("--markdown", action="store_true", help="print a Markdown table")
     p.add_argument("--controls", action="store_true",
                    help="run each claim's negative controls (mutants that must FAIL) instead")
+    p.add_argument("--html", default=None, metavar="PATH",
+                   help="also write the run (claims, certificates, controls, figures, "
+                        "provenance) as one self-contained HTML page")
     p.add_argument("--list", action="store_true", help="list the claim ids and exit")
+    argv = sys.argv[1:] if argv is None else list(argv)
     args = p.parse_args(argv)
     if args.list:
         for c in registry.values():
@@ -181,6 +213,12 @@ def main(argv: list[str] | None = None, registry: dict[str, Claim] | None = None
             print(f"{PROG}: error: --claims: unknown claim id {', '.join(unknown) or '(none)'};"
                   f" known: {', '.join(registry)}", file=sys.stderr)
             return 2
+    if args.html is not None and (not args.html or os.path.isdir(args.html)):
+        print(f"{PROG}: error: --html: a file path to write the page to, got "
+              f"{args.html!r}" + (" (a folder)" if args.html else ""), file=sys.stderr)
+        return 2
+    if args.html is not None:
+        return _html_run(args, ids, registry, figures, argv)
     if args.controls:
         rows = [verify_controls(registry[i], args.quick) for i in ids]
         if args.json:
@@ -189,6 +227,10 @@ def main(argv: list[str] | None = None, registry: dict[str, Claim] | None = None
             print(controls_table(rows))
         return 1 if any(r["status"] != "DETECTED" for r in rows) else 0
     rows = [verify_claim(registry[i], args.quick) for i in ids]
+    return _print_claims(rows, args)
+
+
+def _print_claims(rows: list[dict], args: argparse.Namespace) -> int:
     if args.json:
         sys.stdout.write(io.dumps(rows))
     elif args.markdown:
@@ -196,6 +238,37 @@ def main(argv: list[str] | None = None, registry: dict[str, Claim] | None = None
     else:
         print(table(rows))
     return 1 if any(r["status"] == "FAIL" for r in rows) else 0
+
+
+def _html_run(args: argparse.Namespace, ids: list[str], registry: dict[str, Claim],
+              figures: dict[str, Figure], argv: list[str]) -> int:
+    """Claims, their controls and their figures, claim by claim (so each claim's cached
+    simulations serve its controls and its figure); write the page, then print as usual."""
+    from . import report
+
+    start = time.perf_counter()
+    rows, drawn = [], {}
+    for i in ids:
+        claim = registry[i]
+        row = verify_claim(claim, args.quick)
+        row["controls"] = verify_controls(claim, args.quick, _reference(row))
+        fig = figures.get(claim.figure) if claim.figure else None
+        if fig is not None and fig.name not in drawn:
+            drawn[fig.name] = report.figure_entry(fig, args.quick) | {"drawn_for": claim.id}
+        row["figure"] = None if fig is None else drawn[fig.name]
+        rows.append(row)
+    prov = report.provenance(argv, time.perf_counter() - start, args.quick, PROG)
+    report.write(args.html, report.render(rows, prov))
+    print(f"{PROG}: wrote {args.html}", file=sys.stderr)
+    if args.controls:
+        ctl = [r["controls"] for r in rows]
+        if args.json:
+            sys.stdout.write(io.dumps(ctl))
+        else:
+            print(controls_table(ctl))
+        return 1 if any(r["status"] != "DETECTED" for r in ctl) else 0
+    plain = [{k: v for k, v in r.items() if k not in ("controls", "figure")} for r in rows]
+    return _print_claims(plain, args)
 
 
 if __name__ == "__main__":  # pragma: no cover
