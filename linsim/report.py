@@ -440,12 +440,11 @@ background:#fff}figcaption{font-size:.85rem;margin-top:.3rem}
 .card{border-width:1px 1px 1px 6px}.card.fail{background:#fff;border-left-width:12px}
 .body{grid-template-columns:minmax(0,1fr) minmax(0,1fr)}
 .card.wide .body{grid-template-columns:minmax(0,1fr)}
-details{display:block}details>summary{display:none}
 a{color:inherit;text-decoration:none}figure img{max-height:9cm;width:auto}}
 """
 
-# A few lines of plain JavaScript: filter the cards by text and by verdict. Without it the page
-# shows every card.
+# A few lines of plain JavaScript: filter the cards by text and by verdict, and open the folded
+# details for printing. Without it the page shows every card.
 _JS = """
 (function(){var q=document.getElementById('q'),f=document.getElementById('only-fail'),
 n=document.getElementById('shown');
@@ -455,7 +454,13 @@ var show=(!f.checked||c.classList.contains('fail'))&&
 (!s||c.textContent.toLowerCase().indexOf(s)>=0);c.hidden=!show;if(show)k++;});
 document.querySelectorAll('section.paper').forEach(function(p){
 p.hidden=!p.querySelector('article.card:not([hidden])');});n.textContent=k;}
-q.addEventListener('input',apply);f.addEventListener('change',apply);})();
+q.addEventListener('input',apply);f.addEventListener('change',apply);
+window.addEventListener('beforeprint',function(){
+document.querySelectorAll('details:not([open])').forEach(function(d){
+d.open=true;d.dataset.printed='1';});});
+window.addEventListener('afterprint',function(){
+document.querySelectorAll('details[data-printed]').forEach(function(d){
+d.open=false;delete d.dataset.printed;});});})();
 """
 
 

@@ -276,6 +276,9 @@ def test_report_renders_in_chromium_with_the_failing_card_first(toy, tmp_path, c
     _, out, _ = _run(["--controls", "--json"], registry, figures, capsys)
     _check_in_browser(page, rows, json.loads(out), tmp_path)
     assert _Dom(page.read_text()).cards[0]["id"] == "T2.bad"
+    pdf = tmp_path / "report.pdf"  # the print stylesheet, through the browser's own printing
+    _browser(page, tmp_path, "--no-pdf-header-footer", f"--print-to-pdf={pdf}")
+    assert pdf.read_bytes()[:5] == b"%PDF-" and pdf.stat().st_size > 20_000
 
 
 @pytest.mark.slow
