@@ -129,12 +129,58 @@ def test_sharpness_study_quick():
 
 
 def test_clip_helps_table_agrees_with_theory():
-    """PL23.clip-helps: helps > 1, hurts < 1, balanced = 1, rotated < 1.1."""
-    r = pl23.clip_helps(d=2000, seed=1)
+    """PL23.clip-helps: helps > 1, hurts < 1, balanced = 1 on every instance; rotated: the
+    lower confidence bound of the mean ratio over the instances is <= 1."""
+    r = pl23.clip_helps(d=2000, seed=1, seeds=12)
     s = r.summary()
     assert s["disagreements"] == 0, {k: v for k, v in s["cells"].items() if not v["agrees"]}
     assert r.table[("helps", "identity")]["sign/adam"] > 3
     assert s["sharp_loss_share"]["helps"] < 0.02 < 0.98 < s["sharp_loss_share"]["hurts"]
+    rot = [c for k, c in s["cells"].items() if "/dct/" in k]
+    assert len(rot) == 9 and all(c["lower_bound_of_mean"] <= c["ratio"] for c in rot)
+
+
+def test_clip_helps_rule_fails_on_a_diagonal_h_in_place_of_the_rotated_one():
+    r = pl23.clip_helps(d=1000, seeds=5, rotated="identity")
+    cells = r.summary()["cells"]
+    assert not cells["helps/dct/sign/adam"]["agrees"]
+    assert cells["helps/dct/sign/adam"]["lower_bound_of_mean"] > 2
+
+
+def test_lower_confidence_bound():
+    x = np.array([1.0, 2.0, 3.0])
+    # mean 2, sd 1, t_{0.95, 2} = 2.919986
+    assert pl23._lower_bound(x, 0.95) == pytest.approx(2 - 2.919986 / math.sqrt(3), rel=1e-6)
+
+
+def test_largest_stable_brackets_to_the_resolution():
+    h = np.array([100.0] + [1.0] * 9)
+    prob = Separable(h, np.random.default_rng(0).standard_normal(h.size), "gauss", 2.0, 0.0)
+    eta = pl23.largest_stable(prob, 0.0, 1e-3, 1e2, steps=800, grid=17, resolution=0.003)
+    assert 0.02 * (1 - 0.003) <= eta <= 0.02 * (1 + 1e-3)
+
+
+@pytest.mark.parametrize("cid", ["PL23.sharpness", "PL23.clip-helps", "PL23.stable-step"])
+def test_every_pl23_control_is_detected(cid):
+    from linsim.claims import CLAIMS
+    from linsim.verify import verify_claim, verify_controls
+
+    claim = CLAIMS[cid]
+    assert not claim.problems(), claim.problems()
+    assert verify_claim(claim, quick=True)["status"] == "PASS"
+    row = verify_controls(claim, quick=True)
+    assert row["status"] == "DETECTED", row["control"]
+    assert CLAIMS["PL23.clip-helps"].evidence == "formula"
+
+
+def test_stable_step_gain_is_not_gridded():
+    """The bisected limits of GD and of clipped GD sit on grids that do not line up, so the
+    measured gain is not exactly the predicted 100."""
+    from linsim.claims import pl23 as cp
+
+    m = cp._check_stable_step(True)
+    assert m.passed and m.measured != m.predicted
+    assert abs(m.measured / m.predicted - 1) <= 2 * m.detail["resolution"] + 0.004
 
 
 def test_stable_step_prediction_and_measurement():

@@ -30,13 +30,31 @@ def test_every_certificate_passes(certs):
 
 
 def test_symbolic_status_is_honest(certs):
-    for cid in ("Z24.gf-closed-form", "Z24.sf-diagonal", "Z24.gd-lower-bound",
-                "Z24.scale-invariance"):
+    # derived end to end: every step an identity or a sign SymPy settles
+    for cid in ("Z24.gd-lower-bound", "Z24.scale-invariance"):
         assert certs[cid].symbolic == "proved", cid
-    # the eigenvalue inequality of Z24.adam-bound is only checked on random instances
-    assert certs["Z24.adam-bound"].symbolic == "numeric"
+        assert not certs[cid].assumes
+    # partial: each lists what it takes as given
+    for cid in ("Z24.gf-closed-form", "Z24.sf-diagonal", "Z24.adam-bound"):
+        assert certs[cid].symbolic == "partial", cid
+        assert certs[cid].assumes, cid
+    assert any("Rayleigh" in a for a in certs["Z24.adam-bound"].assumes)
     kinds = [c.kind for c in certs["Z24.adam-bound"].checks]
     assert kinds.count("numeric") == 1
+
+
+@pytest.mark.parametrize("make,wrong", [
+    (lambda: z24.z24_gf_closed_form(exponent=1), "f - f* = sum c_i exp(-lambda_i t)"),
+    (lambda: z24.z24_sf_diagonal(speed=2), "sign flow moves at speed 2"),
+    (lambda: z24.z24_gd_lower_bound(lambda k: (k - 1) / k), "rho = (kappa-1)/kappa"),
+    (lambda: z24.z24_gd_lower_bound(lambda k: (k - 1) / (k + 2)), "rho = (kappa-1)/(kappa+2)"),
+    (lambda: z24.z24_adam_bound(power=2), "Adam(0,1) divides by g0^2"),
+    (lambda: z24.z24_scale_invariance(eps=sp.Rational(1, 10)), "Adam with eps > 0 invariant"),
+])
+def test_a_wrong_statement_fails_its_own_certificate(make, wrong):
+    cert = make()
+    assert not cert.passed, wrong
+    assert cert.symbolic == "none"
 
 
 def test_statements_are_one_line(certs):

@@ -145,7 +145,8 @@ class SFRun:
 
 
 def sf_events(problem: BlockQuadratic, t_eval: np.ndarray, *, method: str = "RK45",
-              rtol: float = 1e-14, atol: float = 1e-16) -> tuple[np.ndarray, np.ndarray]:
+              rtol: float = 1e-14, atol: float = 1e-16,
+              flow: str = "sign") -> tuple[np.ndarray, np.ndarray]:
     """Sign flow on a diagonal H, stopping each coordinate at its zero with an event.
 
     The right-hand side is :func:`quadratic_field` with the sign flow of :mod:`linsim.flows`.
@@ -155,6 +156,11 @@ def sf_events(problem: BlockQuadratic, t_eval: np.ndarray, *, method: str = "RK4
     diagonal H this *is* the Filippov solution (the equivalent control of a stuck coordinate is
     0). Dense blocks couple the coordinates and need the sliding integrator of the Filippov
     issue (``linsim.integrate.sliding``).
+
+    ``flow`` names the field of :mod:`linsim.flows` (``"sign"``; ``"gradient"`` is the negative
+    control of Z24.sf-diagonal). Gradient flow has no switching surface and never reaches ``w*``
+    in finite time, so it is integrated without events (its coordinates reach ``w*`` only to
+    rounding, and the driver's event location divides by zero on such a flat zero).
 
     The step that contains a crossing straddles the discontinuity of the right-hand side; the
     error control shrinks it until the crossing is located to about ``atol``. With the default
@@ -171,8 +177,8 @@ def sf_events(problem: BlockQuadratic, t_eval: np.ndarray, *, method: str = "RK4
         raise ValueError("sf_events needs a diagonal H; dense blocks need the Filippov "
                          "sliding integrator")
     n = problem.n
-    p = problem.params("sign")
-    ev = Events(quad.coordinate_gaps, n, 0.0, True)
+    p = problem.params(flow)
+    ev = Events(quad.coordinate_gaps, n, 0.0, True) if flow == "sign" else None
     y = problem.w0.copy()
     t0, t1 = 0.0, float(t_eval[-1])
     out = np.empty((t_eval.size, n))
@@ -201,25 +207,31 @@ def sf_events(problem: BlockQuadratic, t_eval: np.ndarray, *, method: str = "RK4
 
 
 def sf_diagonal_run(problem: BlockQuadratic, *, points: int = 400, horizon: float = 1.5,
-                    euler_step: float | None = None) -> SFRun:
+                    euler_step: float | None = None, flow: str = "sign") -> SFRun:
     """Z24.sf-diagonal: event-driven sign flow, the closed form, and two naive integrations.
 
     ``horizon`` times the predicted stopping time is simulated. The naive runs are fixed-step
     Euler without events (it chatters) and adaptive RK45 without events (its step collapses at
-    the discontinuity; the error it raises is recorded).
+    the discontinuity; the error it raises is recorded); they illustrate the figure and are no
+    part of the claim. ``flow="gradient"`` integrates gradient flow instead (the negative
+    control): no coordinate reaches ``w*``, and the stopping time is ``inf``.
     """
     T = horizon * problem.sf_stop_time
     t = np.linspace(0.0, T, points)
-    w, hits = sf_events(problem, t)
-    run = SFRun(problem, t, w, problem.sf_state(t), hits, float(np.nanmax(hits)),
-                settings={"points": points, "horizon": horizon})
+    w, hits = sf_events(problem, t, flow=flow)
+    stop = float(np.max(hits)) if np.all(np.isfinite(hits)) else math.inf
+    run = SFRun(problem, t, w, problem.sf_state(t), hits, stop,
+                settings={"points": points, "horizon": horizon, "flow": flow})
     h = euler_step or problem.sf_stop_time / 200.0
     te = np.arange(0.0, T, h)  # every Euler step
-    sol = solve(quad.quadratic_field, (0.0, T), problem.w0, problem.params("sign"),
-                method="Euler", step=h, t_eval=te)
-    run.chatter = {"t": sol.t, "w": sol.y, "step": h}
     try:
-        solve(quad.quadratic_field, (0.0, T), problem.w0, problem.params("sign"),
+        sol = solve(quad.quadratic_field, (0.0, T), problem.w0, problem.params(flow),
+                    method="Euler", step=h, t_eval=te)
+        run.chatter = {"t": sol.t, "w": sol.y, "step": h}
+    except IntegrationError as e:  # explicit Euler on stiff gradient flow blows up
+        run.chatter = {"error": str(e), "step": h}
+    try:
+        solve(quad.quadratic_field, (0.0, T), problem.w0, problem.params(flow),
               method="RK45", rtol=1e-10, atol=1e-12, max_steps=20_000)
     except IntegrationError as e:
         run.adaptive_failure = str(e)
@@ -269,22 +281,36 @@ class GDBound:
         return lo, at
 
 
+def _lower_bound_method(method: str, kappa: float) -> Callable[[float], opt.Optimizer]:
+    """The optimizer of :func:`gd_lower_bound` at step ``eta``: GD, or (the negative control)
+    heavy ball with Polyak's momentum ``((sqrt(kappa) - 1)/(sqrt(kappa) + 1))^2``."""
+    if method == "gd":
+        return opt.gd
+    if method == "heavy_ball":
+        beta = ((math.sqrt(kappa) - 1.0) / (math.sqrt(kappa) + 1.0)) ** 2
+        return lambda eta: opt.heavy_ball(eta, beta)
+    raise ValueError(f"method must be 'gd' or 'heavy_ball', got {method!r}")
+
+
 def gd_lower_bound(kappas: Sequence[float] = (10.0, 100.0, 1000.0, 5000.0), *,
-                   n_eta: int = 400, steps: int = 40, tol: float = 1e-6) -> GDBound:
+                   n_eta: int = 400, steps: int = 40, tol: float = 1e-6,
+                   method: str = "gd") -> GDBound:
     """Z24.gd-lower-bound: run GD on ``H = diag(1, kappa)``, ``w0 - w* = (1, 1/kappa)``.
 
     For each of ``n_eta`` step sizes from ``1e-3/kappa`` to 2 (and ``eta*``), ``steps`` steps
-    of GD; the smallest per-step ratio is recorded.
+    of GD; the smallest per-step ratio is recorded. ``method="heavy_ball"`` runs heavy ball
+    (Polyak's momentum) instead: the negative control, which beats the bound.
     """
     res = GDBound(list(kappas), {}, {}, {}, {}, {}, {}, tol, steps)
     for kappa in kappas:
         prob = quad.worst_case_gd(kappa)
+        make = _lower_bound_method(method, kappa)
         star = 2.0 / (kappa + 1.0)
         etas = np.unique(np.concatenate([np.logspace(math.log10(1e-3 / kappa), math.log10(2.0),
                                                      n_eta), [star]]))
         mins = np.empty(etas.size)
         for j, eta in enumerate(etas):
-            gaps = opt.run(prob, opt.gd(eta), max_iter=steps).gaps
+            gaps = opt.run(prob, make(eta), max_iter=steps).gaps
             ok = (gaps[:-1] > 1e-250) & np.isfinite(gaps[1:])
             mins[j] = np.min(gaps[1:][ok] / gaps[:-1][ok])
             if eta == star:
@@ -292,7 +318,7 @@ def gd_lower_bound(kappas: Sequence[float] = (10.0, 100.0, 1000.0, 5000.0), *,
         rho2 = (1.0 - 2.0 / (kappa + 1.0)) ** 2
         fine = np.concatenate([opt.lr_grid(star / 10.0, min(2.0, star * 10.0), 64)[::-1],
                                [star]])
-        sw = opt.sweep(prob, (opt.gd(e) for e in fine), tol=tol, max_iter=100 * int(kappa) + 100)
+        sw = opt.sweep(prob, (make(e) for e in fine), tol=tol, max_iter=100 * int(kappa) + 100)
         res.etas[kappa] = etas
         res.min_ratio[kappa] = mins
         res.rho2[kappa] = rho2
@@ -313,10 +339,12 @@ class AdamBound:
 
     ``r1 = max_l C_{l,2} / min_l C_{l,1}`` with ``C_{l,1} = min_{i in l} |g0_i| / lambda_max,l``
     and ``C_{l,2} = max_{i in l} |g0_i| / lambda_max,l``; ``r2 = r1^2`` (THEORY.md: the paper's
-    r may be the squared ratio); ``kappa_pre = kappa(D^-1/2 H D^-1/2)``, ``D = diag|g0|``;
-    ``max_ratio``, the largest per-step ratio ``(f_{k+1} - f*)/(f_k - f*)`` along Adam(0, 1)
-    with ``lr = 1/lambda_max(D^-1/2 H D^-1/2)``; ``kappa_eff = 1/(1 - max_ratio)``, the
-    condition number that contraction corresponds to.
+    r may be the squared ratio); ``kappa_pre = kappa(D^-1/2 H D^-1/2)`` with ``D`` the diagonal
+    preconditioner *measured* from the run's first step (``D_i = lr g0_i / (w0_i - w1_i)``;
+    ``|g0|`` for Adam(0, 1)); ``max_ratio``, the largest per-step ratio
+    ``(f_{k+1} - f*)/(f_k - f*)`` along the run with ``lr = 1/lambda_max(D^-1/2 H D^-1/2)``;
+    ``kappa_eff = 1/(1 - max_ratio)``, the condition number that contraction corresponds to.
+    ``precond_error`` is ``max_i |D_i / |g0_i| - 1|``.
     """
 
     case: int
@@ -327,6 +355,8 @@ class AdamBound:
     kappa_pre: np.ndarray
     max_ratio: np.ndarray
     steps: int
+    method: str = "adam01"
+    precond_error: np.ndarray | None = None
 
     @property
     def kappa_eff(self) -> np.ndarray:
@@ -337,12 +367,26 @@ class AdamBound:
         """``1 - 1/(r1 max_l kappa_l)``: the claimed per-step contraction (r = r1)."""
         return 1.0 - 1.0 / (self.r1 * self.kappa_max_block)
 
-    def violations(self, which: str = "r1") -> dict:
-        """Counts of initial points where a bound fails (beyond 1e-12 relative rounding)."""
+    @property
+    def rounding(self) -> np.ndarray:
+        """Per initial point, the relative error allowed for ``kappa_pre``: eigvalsh's backward
+        error moves ``lambda_min`` by about ``n eps lambda_max``, i.e. ``n eps kappa_pre``
+        relative (``n = 9``)."""
+        return 9 * np.finfo(float).eps * self.kappa_pre
+
+    def excess(self, which: str = "r1") -> np.ndarray:
+        """Per initial point ``max(kappa_pre, kappa_eff) / (r max_l kappa_l (1 + rounding))``:
+        the claim holds where it is <= 1 (kappa bound and contraction bound together)."""
         r = self.r1 if which == "r1" else self.r2
-        b = r * self.kappa_max_block
-        return {"kappa_pre": int(np.sum(self.kappa_pre > b * (1 + 1e-9))),
-                "contraction": int(np.sum(self.max_ratio > 1.0 - 1.0 / b + 1e-12))}
+        return (np.maximum(self.kappa_pre, self.kappa_eff)
+                / (r * self.kappa_max_block * (1.0 + self.rounding)))
+
+    def violations(self, which: str = "r1") -> dict:
+        """Counts of initial points where a bound fails beyond the eigenvalue rounding."""
+        r = self.r1 if which == "r1" else self.r2
+        b = r * self.kappa_max_block * (1.0 + self.rounding)
+        return {"kappa_pre": int(np.sum(self.kappa_pre > b)),
+                "contraction": int(np.sum(self.kappa_eff > b))}
 
     def quantiles(self, x: np.ndarray) -> dict:
         q = np.quantile(x, [0.1, 0.5, 0.9, 0.99])
@@ -350,13 +394,18 @@ class AdamBound:
                 "q90": float(q[2]), "q99": float(q[3]), "max": float(x.max())}
 
 
-def preconditioner_stats(problem: BlockQuadratic, g0: np.ndarray) -> dict:
-    """``D = |g0|``, ``C_{l,1}``, ``C_{l,2}``, ``r1``, ``r2`` and ``kappa(D^-1/2 H D^-1/2)``."""
-    d = np.abs(g0)
+def preconditioner_stats(problem: BlockQuadratic, g0: np.ndarray,
+                         d: np.ndarray | None = None) -> dict:
+    """``C_{l,1}``, ``C_{l,2}``, ``r1``, ``r2`` of ``|g0|`` and ``kappa(D^-1/2 H D^-1/2)``.
+
+    ``D`` is ``|g0|`` (Adam(0, 1)'s preconditioner) unless ``d`` gives another diagonal.
+    """
+    d = np.abs(g0) if d is None else np.asarray(d, float)
+    a = np.abs(g0)
     off = problem.offsets
     lmax = np.array([v.max() for v in problem.eigvals])
-    c1 = np.array([d[off[b]:off[b + 1]].min() for b in range(problem.blocks)]) / lmax
-    c2 = np.array([d[off[b]:off[b + 1]].max() for b in range(problem.blocks)]) / lmax
+    c1 = np.array([a[off[b]:off[b + 1]].min() for b in range(problem.blocks)]) / lmax
+    c2 = np.array([a[off[b]:off[b + 1]].max() for b in range(problem.blocks)]) / lmax
     r1 = float(c2.max() / c1.min())
     s = 1.0 / np.sqrt(d)
     ev = np.linalg.eigvalsh(problem.H * np.outer(s, s))
@@ -364,28 +413,67 @@ def preconditioner_stats(problem: BlockQuadratic, g0: np.ndarray) -> dict:
             "kappa_pre": float(ev[-1] / ev[0]), "lambda_max_pre": float(ev[-1])}
 
 
+#: Methods of :func:`adam_bound`: Adam(0, 1) (the claim), and two negative controls with a
+#: wrong preconditioner: GD (``D = I``) and preconditioned GD with ``D = |g0|`` in reversed
+#: coordinate order (each coordinate divided by another block's gradient).
+ADAM_BOUND_METHODS = ("adam01", "gd", "reversed")
+
+
+def _nominal_preconditioner(method: str, g0: np.ndarray) -> np.ndarray:
+    if method == "adam01":
+        return np.abs(g0)
+    if method == "gd":
+        return np.ones_like(g0)
+    if method == "reversed":
+        return np.abs(g0)[::-1].copy()
+    raise ValueError(f"method must be one of {', '.join(ADAM_BOUND_METHODS)}, got {method!r}")
+
+
+def _run_preconditioned(p: BlockQuadratic, method: str, lr: float, d: np.ndarray,
+                        steps: int) -> tuple[np.ndarray, np.ndarray]:
+    """Gaps and the first two iterates of ``method``: compiled Adam(0, 1) or GD; the reversed
+    preconditioner ``w -= lr g / d`` as compiled GD in ``y = d^1/2 w`` on the Hessian
+    ``d^-1/2 H d^-1/2`` (the same iterates, mapped back; the same losses)."""
+    if method in ("adam01", "gd"):
+        o = opt.adam01(lr) if method == "adam01" else opt.gd(lr)
+        r = opt.run(p, o, max_iter=steps, record_iterates=2)
+        return r.gaps, r.iterates
+    q = coordinate_scaled(p, 1.0 / d)
+    s = np.sqrt(d)
+    y = BlockQuadratic(q.eigvals, q.rotations, s * p.w_star, s * p.w0, q.name)
+    r = opt.run(y, opt.gd(lr), max_iter=steps, record_iterates=2)
+    return r.gaps, r.iterates / s
+
+
 def adam_bound(case: int = 3, *, n_init: int = 1000, seed: int = 0, steps: int = 200,
-               problem_seed: int = 0) -> AdamBound:
+               problem_seed: int = 0, method: str = "adam01") -> AdamBound:
     """Z24.adam-bound over ``n_init`` initial points ``w0 = w* + N(0, I)``.
 
     Adam(0, 1) (:func:`linsim.optimizers.adam01`: ``beta1 = 0``, ``beta2 = 1``, ``v0 = g0^2``,
     no bias correction, eps 0) runs ``steps`` steps with ``lr = 1/lambda_max`` of the
     preconditioned Hessian; ratios are taken while the relative gap exceeds 1e-12 (below
-    that the rounding of ``w - w*``, about 1e-16 ``|w*|``, shows in the ratios).
+    that the rounding of ``w - w*``, about 1e-16 ``|w*|``, shows in the ratios). The
+    preconditioner is measured from the first step. ``method`` (:data:`ADAM_BOUND_METHODS`)
+    swaps in a negative control with a wrong preconditioner; ``r`` is always that of ``|g0|``.
     """
     base = quad.case(case, seed=problem_seed)
     rng = np.random.default_rng(seed)
-    out = {k: np.empty(n_init) for k in ("r1", "kpre", "ratio")}
+    out = {k: np.empty(n_init) for k in ("r1", "kpre", "ratio", "perr")}
     for j in range(n_init):
         p = base.with_start(base.w_star + rng.standard_normal(base.n))
-        st = preconditioner_stats(p, p.grad(p.w0))
-        gaps = opt.run(p, opt.adam01(1.0 / st["lambda_max_pre"]), max_iter=steps).gaps
+        g0 = p.grad(p.w0)
+        nominal = preconditioner_stats(p, g0, _nominal_preconditioner(method, g0))
+        lr = 1.0 / nominal["lambda_max_pre"]
+        gaps, its = _run_preconditioned(p, method, lr, nominal["D"], steps)
+        d = lr * g0 / (its[0] - its[1])  # the preconditioner the run applied
+        st = preconditioner_stats(p, g0, d)
         ok = gaps[:-1] > 1e-12 * gaps[0]  # below, rounding of w - w* shows in the ratios
         out["r1"][j] = st["r1"]
         out["kpre"][j] = st["kappa_pre"]
         out["ratio"][j] = float(np.max(gaps[1:][ok] / gaps[:-1][ok]))
+        out["perr"][j] = float(np.max(np.abs(d / np.abs(g0) - 1.0)))
     return AdamBound(case, float(base.block_kappas.max()), base.kappa, out["r1"],
-                     out["r1"] ** 2, out["kpre"], out["ratio"], steps)
+                     out["r1"] ** 2, out["kpre"], out["ratio"], steps, method, out["perr"])
 
 
 # --------------------------------------------------------------------------------------------
@@ -429,18 +517,42 @@ class ScaleInvariance:
     steps: int
 
 
+def coordinate_scaled(problem: BlockQuadratic, s) -> BlockQuadratic:
+    """``H -> S^1/2 H S^1/2`` with one factor ``s_i > 0`` per coordinate (same ``w*``, ``w0``).
+
+    With ``s`` constant on each block this is :meth:`BlockQuadratic.scaled`; with ``s``
+    varying inside a block it is not a block scaling (the negative control of
+    Z24.scale-invariance): the blocks stay blocks, but their eigenvectors turn.
+    """
+    s = np.asarray(s, float)
+    off = problem.offsets
+    eig, rots = [], []
+    for b in range(problem.blocks):
+        r = np.sqrt(s[off[b]:off[b + 1]])
+        m = r[:, None] * problem.block_matrix(b) * r[None, :]
+        lam, q = np.linalg.eigh(0.5 * (m + m.T))
+        eig.append(np.ascontiguousarray(lam))
+        rots.append(np.ascontiguousarray(q))
+    return BlockQuadratic(tuple(eig), tuple(rots), problem.w_star, problem.w0,
+                          problem.name + " (coordinate-scaled)")
+
+
 def scale_invariance(case: int = 3, *, n_scalings: int = 20, seed: int = 0, steps: int = 200,
-                     log10_range: float = 2.0, problem_seed: int = 0) -> ScaleInvariance:
+                     log10_range: float = 2.0, problem_seed: int = 0,
+                     blockwise: bool = True) -> ScaleInvariance:
     """Z24.scale-invariance: ``H_l -> s_l H_l`` with ``log10 s_l`` uniform in
     ``[-log10_range, log10_range]``.
 
     Sign descent and Adam with ``beta2 = 1`` (``v0 = g0^2``, eps 0) must keep their iterates;
     GD (step ``1/lambda_max`` of the larger of the two Hessians, so both runs are stable) must
-    not.
+    not. ``blockwise=False`` draws one factor per coordinate instead and scales
+    ``H -> S^1/2 H S^1/2`` (:func:`coordinate_scaled`): the negative control, under which no
+    method is invariant.
     """
     base = quad.case(case, seed=problem_seed)
     rng = np.random.default_rng(seed)
-    scales = 10.0 ** rng.uniform(-log10_range, log10_range, size=(n_scalings, base.blocks))
+    width = base.blocks if blockwise else base.n
+    scales = 10.0 ** rng.uniform(-log10_range, log10_range, size=(n_scalings, width))
     methods = _invariance_methods(base)
     d0 = float(np.max(np.abs(base.w0 - base.w_star)))
     ref = {k: opt.run(base, m(), max_iter=steps, record_iterates=steps + 1).iterates
@@ -448,17 +560,20 @@ def scale_invariance(case: int = 3, *, n_scalings: int = 20, seed: int = 0, step
     dev = {k: np.empty(n_scalings) for k in [*methods, "gd"]}
     example = {}
     for j, s in enumerate(scales):
-        sp = base.scaled(s)
+        sp = base.scaled(s) if blockwise else coordinate_scaled(base, s)
         for k, m in methods.items():
             w = opt.run(sp, m(), max_iter=steps, record_iterates=steps + 1).iterates
-            dev[k][j] = float(np.max(np.abs(w - ref[k]))) / d0
+            # a run that diverged stops early: its iterates are not the reference's
+            dev[k][j] = (float(np.max(np.abs(w - ref[k]))) / d0 if w.shape == ref[k].shape
+                         else math.inf)
             if j == 0:
                 example[k] = (np.linalg.norm(ref[k] - base.w_star, axis=1),
                               np.linalg.norm(w - base.w_star, axis=1))
         lr = 1.0 / max(base.eigenvalues.max(), sp.eigenvalues.max())
         a = opt.run(base, opt.gd(lr), max_iter=steps, record_iterates=steps + 1).iterates
         b = opt.run(sp, opt.gd(lr), max_iter=steps, record_iterates=steps + 1).iterates
-        dev["gd"][j] = float(np.max(np.abs(a - b))) / d0
+        dev["gd"][j] = (float(np.max(np.abs(a - b))) / d0 if a.shape == b.shape
+                        else math.inf)
         if j == 0:
             example["gd"] = (np.linalg.norm(a - base.w_star, axis=1),
                              np.linalg.norm(b - base.w_star, axis=1))
