@@ -353,7 +353,9 @@ def _locate(event, t, h, y, Q, p, tmp, w, gtmp, k, g0, g1):
     for _ in range(200):
         if (hi - lo) * abs(h) <= 4.0 * 2.220446049250313e-16 * max(abs(t + hi * h), 1e-300):
             break
-        mid = (lo * fhi - hi * flo) / (fhi - flo)
+        den = fhi - flo
+        # equal ends (after Illinois halving, or an event flat to rounding): bisect
+        mid = 0.5 * (lo + hi) if den == 0.0 else (lo * fhi - hi * flo) / den
         if not (lo < mid < hi):
             mid = 0.5 * (lo + hi)
         fm = _event_at(event, t, h, mid, y, Q, p, tmp, w, gtmp, k)
