@@ -170,8 +170,11 @@ def _numeric_margin_residual(residual: sp.Expr) -> tuple[bool, str]:
 # --------------------------------------------------------------------------------------------
 # K24.decouple
 # --------------------------------------------------------------------------------------------
-def k24_decouple() -> Certificate:
+def k24_decouple(rhs_factor: sp.Expr = 1) -> Certificate:
     """K24.decouple: the two-level form is kept and the margin obeys u' = c pi/(e^u + c - 1).
+
+    ``rhs_factor`` multiplies the margin ODE's right side in the statement checked (1: the
+    claim; anything else is a wrong statement, which fails).
 
     Returns
     -------
@@ -219,7 +222,7 @@ def k24_decouple() -> Certificate:
     )
 
     du = -(gk2 - gj2)
-    ok, r = zero(du.subs(a, b + _U) - _margin_rhs(_U))
+    ok, r = zero(du.subs(a, b + _U) - _margin_rhs(_U, rhs_factor))
     cert.add(
         "u = a - b obeys u' = -(g_diag - g_off) = c pi / (e^u + c - 1)",
         "symbolic",
@@ -279,14 +282,49 @@ def k24_decouple() -> Certificate:
         ok,
         "diff of sum_k pi_k l_k over a symbolic 3x3 W; free symbols and residual checked",
     )
+    ok, detail = _column_gradient_any_c()
+    cert.add(
+        "any c: dL/dW[m,n] = pi_n (e^W[m,n]/sum_i e^W[i,n] - delta_mn) reads column n only, "
+        "so each column moves on its own at speed pi_n; with the two-level field above "
+        "(tangent to the two-level set, smooth, hence unique solutions) the form holds for all t",
+        "symbolic",
+        ok,
+        detail,
+    )
     return cert
+
+
+def _column_gradient_any_c() -> tuple[bool, str]:
+    """dL/dW[m, n] for L = sum_k pi_k (-W[k,k] + log sum_i e^W[i,k]) with symbolic ``c``
+    (SymPy's Indexed sums): the softmax gradient of column n, reading column n only."""
+    c = sp.Symbol("c", integer=True, positive=True)
+    W, pi = sp.IndexedBase("W", real=True), sp.IndexedBase("pi", positive=True)
+    i, k, m, n = sp.symbols("i k m n", integer=True, nonnegative=True)
+    L = sp.Sum(pi[k] * (-W[k, k] + sp.log(sp.Sum(sp.exp(W[i, k]), (i, 0, c - 1)))),
+               (k, 0, c - 1))
+    g = sp.diff(L, W[m, n]).doit()
+    inside = g.args[0] if isinstance(g, sp.Piecewise) else None
+    if inside is None:
+        return False, f"SymPy gave {g}"
+    expr, cond = inside
+    want = pi[n] * (sp.exp(W[m, n]) / sp.Sum(sp.exp(W[i, n]), (i, 0, c - 1))
+                    - sp.KroneckerDelta(m, n))
+    d = expr - want
+    same = (sp.simplify(d.subs(m, n)) == 0
+            and sp.simplify(d.replace(sp.KroneckerDelta, lambda *_: 0)) == 0)
+    cols = {x.indices[1] for x in expr.atoms(sp.Indexed) if x.base == W}
+    in_range = sp.simplify(cond.subs({m: 0, n: 0})) is sp.true
+    return (same and cols == {n} and in_range,
+            f"SymPy: dL/dW[m,n] = {expr} for {cond}; columns read: {cols}")
 
 
 # --------------------------------------------------------------------------------------------
 # K24.gf-closed-form
 # --------------------------------------------------------------------------------------------
-def k24_gf_closed_form() -> Certificate:
+def k24_gf_closed_form(rhs_factor: sp.Expr = 1) -> Certificate:
     """K24.gf-closed-form: e^u + (c-1)u = 1 + c pi t and its Lambert-W form solve the ODE.
+
+    ``rhs_factor``: as in :func:`k24_decouple` (a wrong margin ODE fails both solutions).
 
     Returns
     -------
@@ -294,7 +332,28 @@ def k24_gf_closed_form() -> Certificate:
         Claim ``"K24.gf-closed-form"``.
     """
     cert = Certificate("K24.gf-closed-form")
-    ok, kind, detail = _check_margin_solution(1, "implicit")
+    dec = k24_decouple()
+    cert.add(
+        "K24.decouple (proved): the margin ODE u' = c pi/(e^u + c - 1), u(0) = 0, and "
+        "l_k = log(1 + (c-1) e^-u)",
+        "symbolic",
+        dec.symbolic == "proved",
+        f"proofs.k24:k24_decouple graded {dec.symbolic}",
+    )
+    uu = sp.Symbol("u", real=True)
+    dfdu = sp.diff(_margin_rhs(uu), uu)
+    bound = _C * _PI / (4 * _Z)
+    square = _C * _PI * (sp.exp(uu) - _Z) ** 2 / (4 * _Z * (sp.exp(uu) + _Z) ** 2)
+    ident = sp.simplify(bound + dfdu - square)
+    cert.add(
+        "uniqueness: |d/du c pi/(e^u + c - 1)| <= c pi/(4(c-1)) for all u (Lipschitz), so the "
+        "margin ODE has one solution from u(0) = 0 and the closed form below is it",
+        "symbolic",
+        ident == 0 and (-dfdu).is_nonnegative is True and square.is_nonnegative is True,
+        f"d/du = {dfdu} <= 0; bound - |d/du| = c pi (e^u - z)^2/(4 z (e^u + z)^2) >= 0 "
+        f"[residual {ident}]",
+    )
+    ok, kind, detail = _check_margin_solution(rhs_factor, "implicit")
     cert.add("implicit e^u + (c-1)u = 1 + c pi t solves u' = c pi/(e^u + c - 1)", kind, ok, detail)
 
     u = sp.Symbol("u", real=True)
@@ -314,7 +373,7 @@ def k24_gf_closed_form() -> Certificate:
         r == 0,
         f"residual -> {r} using W(x) e^W(x) = x only; x > 0 so W0(x) is real",
     )
-    ok, kind, detail = _check_margin_solution(1, "lambert")
+    ok, kind, detail = _check_margin_solution(rhs_factor, "lambert")
     cert.add("the Lambert-W form solves u' = c pi/(e^u + c - 1)", kind, ok, detail)
 
     # u(0) = 0 for both forms.
@@ -345,11 +404,12 @@ def k24_gf_closed_form() -> Certificate:
 # --------------------------------------------------------------------------------------------
 # K24.gf-rate
 # --------------------------------------------------------------------------------------------
-def k24_gf_rate() -> Certificate:
+def k24_gf_rate(limit: sp.Expr | None = None) -> Certificate:
     """K24.gf-rate: pi t l(t) -> 1 - 1/c and (1-1/c)/(1+pi t) <= l(t) <= (c-1)/(1+pi t).
 
     Everything is parametrized by the margin u >= 0: t(u) = (e^u + (c-1)u - 1)/(c pi) is a
-    bijection of [0, inf) onto itself, and l = log(1 + (c-1) e^{-u}).
+    bijection of [0, inf) onto itself, and l = log(1 + (c-1) e^{-u}). ``limit`` is the limit
+    of pi t l checked (default 1 - 1/c; a wrong one fails).
 
     Returns
     -------
@@ -357,6 +417,13 @@ def k24_gf_rate() -> Certificate:
         Claim ``"K24.gf-rate"``.
     """
     cert = Certificate("K24.gf-rate")
+    closed = k24_gf_closed_form()
+    cert.add(
+        "K24.gf-closed-form (proved): t(u) = (e^u + (c-1)u - 1)/(c pi), l = log(1 + (c-1)e^-u)",
+        "symbolic",
+        closed.symbolic == "proved",
+        f"proofs.k24:k24_gf_closed_form graded {closed.symbolic}",
+    )
     u, z, c = _U, _Z, _C
     t_of_u = (sp.exp(u) + z * u - 1) / (c * _PI)
     loss = sp.log(1 + z * sp.exp(-u))
@@ -372,7 +439,8 @@ def k24_gf_rate() -> Certificate:
     )
 
     lim = sp.limit(_PI * t_of_u * loss, u, sp.oo)
-    ok, r = zero(lim - (1 - 1 / c))
+    limit = 1 - 1 / c if limit is None else limit
+    ok, r = zero(lim - limit)
     cert.add(
         "pi t l(t) -> 1 - 1/c as t -> inf",
         "symbolic",
@@ -418,8 +486,10 @@ def k24_gf_rate() -> Certificate:
 # --------------------------------------------------------------------------------------------
 # K24.sf-closed-form
 # --------------------------------------------------------------------------------------------
-def k24_sf_closed_form() -> Certificate:
+def k24_sf_closed_form(exponent: sp.Expr = 2) -> Certificate:
     """K24.sf-closed-form: sign flow gives W(t) = t(2I - 11^T), l(t) = log(1+(c-1)e^{-2t}).
+
+    ``exponent`` is the exponent of the loss checked (default 2; the slip ``c`` fails).
 
     Returns
     -------
@@ -461,7 +531,10 @@ def k24_sf_closed_form() -> Certificate:
         "-sign(grad) at W(t)=t(2I-11^T) is +1 on the diagonal, -1 off it = d/dt W(t)",
         "symbolic",
         ok,
-        f"-sign(g_diag) = {vel_diag}, -sign(g_off) = {vel_off}; W stays finite so signs never flip",
+        f"-sign(g_diag) = {vel_diag}, -sign(g_off) = {vel_off}; W stays finite so signs never "
+        "flip. Uniqueness: at every finite W every entry of grad L is nonzero (the strict signs "
+        "above, any finite column), so -sign(grad L) is constant near each point of the path "
+        "and the Filippov set is a single velocity there: no other solution leaves W(0) = 0",
     )
 
     # Explicit c = 4 matrix check (pi_k only scales the gradient, so it does not change signs).
@@ -483,7 +556,7 @@ def k24_sf_closed_form() -> Certificate:
     )
 
     lt = _column_loss(t, [], z * sp.exp(-t))
-    target = sp.log(1 + z * sp.exp(-2 * t))
+    target = sp.log(1 + z * sp.exp(-exponent * t))
     ratio = sp.simplify(sp.exp(lt - target))
     cert.add(
         "l_k(t) = log(1 + (c-1) e^{-2t}) for every class, whatever pi_k",
@@ -492,7 +565,7 @@ def k24_sf_closed_form() -> Certificate:
         f"column (t, -t, ..., -t): exp(l - target) simplifies to {ratio}; both sides real",
     )
 
-    lim = sp.limit(sp.exp(2 * t) * target, t, sp.oo)
+    lim = sp.limit(sp.exp(exponent * t) * target, t, sp.oo)
     ok, r = zero(lim - (c - 1))
     cert.add(
         "e^{2t} l_k(t) -> c - 1 as t -> inf (exponent 2, independent of pi_k and c)",
@@ -512,8 +585,9 @@ def k24_nf_reparam() -> Certificate:
     Checked on a generic 2-D objective f(X1, X2) (a SymPy ``Function``) where g != 0: GF
     reparametrized by dt_GF/ds = 1/||g|| solves NF, and NF reparametrized by ds/dt = ||g||
     solves GF, so their trajectories coincide; L decreases strictly along both, so at equal L
-    they sit at the same point (hence the same per-class losses). The computation is
-    coordinate-wise and carries over to any dimension verbatim.
+    they sit at the same point (hence the same per-class losses). The same computation is
+    then done for one generic coordinate of n, with the sums over coordinates as SymPy sums,
+    and the K24 gradient is shown nonzero at every finite W.
 
     Returns
     -------
@@ -591,6 +665,41 @@ def k24_nf_reparam() -> Certificate:
         "symbolic",
         ok_nf and ok_gf,
         f"residuals {r_nf}, {r_gf}; so equal L => same point => equal per-class losses",
+    )
+
+    # Any dimension: one generic coordinate i of n, with g_i and ||g|| opaque, and the sums
+    # over i as SymPy Sums (the 2-D computation above, without fixing the dimension).
+    tau_f = sp.Function("tau")
+    xi, gi, nrm = (sp.Function(nm) for nm in ("x_i", "g_i", "N"))
+    y_vel = sp.diff(xi(tau_f(s)), s).subs(
+        {sp.Derivative(xi(tau_f(s)), tau_f(s)): -gi(tau_f(s)),
+         sp.Derivative(tau_f(s), s): 1 / nrm(tau_f(s))})
+    ok_i, r_i = zero(y_vel + gi(tau_f(s)) / nrm(tau_f(s)))
+    n = sp.Symbol("n", integer=True, positive=True)
+    i = sp.Symbol("i", integer=True, positive=True)
+    g = sp.IndexedBase("g", real=True)
+    sq = sp.Sum(g[i] ** 2, (i, 1, n))
+    ok_s, r_s = zero(sp.factor_terms(sp.Sum(g[i] * (-g[i] / sp.sqrt(sq)), (i, 1, n)))
+                     + sp.sqrt(sq))
+    ok_t, r_t = zero(sp.factor_terms(sp.Sum(g[i] * (-g[i]), (i, 1, n))) + sq)
+    cert.add(
+        "any dimension n: coordinate i of x(tau(s)) with tau' = 1/||g|| moves at -g_i/||g||, "
+        "and sum_i g_i y_i' = -||g|| (NF), sum_i g_i x_i' = -||g||^2 (GF)",
+        "symbolic",
+        ok_i and ok_s and ok_t,
+        f"residuals {r_i}, {r_s}, {r_t} (Indexed sums over i = 1..n)",
+    )
+
+    # On the K24 model g != 0 at every finite W: the diagonal entry of any column is < 0.
+    xk, xj = sp.symbols("x_k x_j", real=True)
+    rest = sp.Symbol("R", nonnegative=True)
+    g_diag = sp.factor(sp.together(_PI * sp.diff(_column_loss(xk, [xj], rest), xk)))
+    cert.add(
+        "on the K24 model grad L != 0 at every finite W (the diagonal entry of each column is "
+        "< 0): NF is defined along the whole path and L falls strictly along it",
+        "symbolic",
+        g_diag.is_negative is True,
+        f"g_diag = {g_diag}",
     )
     return cert
 

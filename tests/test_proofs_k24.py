@@ -230,3 +230,40 @@ def test_nf_matches_gf_at_equal_loss():
         t_gf = brentq(gap, 0.0, 1e6, xtol=1e-13)
         gf_losses = np.array([gf_loss(c, p, t_gf) for p in pi])
         np.testing.assert_allclose(nf_losses, gf_losses, rtol=1e-6)
+
+
+# ---------------------------------------------------------------------------------------------
+# the certificates' own code on wrong statements
+# ---------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("factor", [2, sp.Rational(1, 2)])
+def test_decouple_certificate_rejects_a_wrong_margin_ode(factor):
+    cert = k24.k24_decouple(rhs_factor=factor)
+    assert not cert.passed and cert.symbolic == "none"
+    assert k24.k24_gf_closed_form(rhs_factor=factor).symbolic == "none"
+
+
+@pytest.mark.parametrize("limit", [1, 1 - 1 / (k24._C + 1), k24._C - 1])
+def test_gf_rate_certificate_rejects_a_wrong_limit(limit):
+    assert k24.k24_gf_rate(limit=limit).symbolic == "none"
+
+
+@pytest.mark.parametrize("exponent", [k24._C, 1, 3])
+def test_sf_certificate_rejects_a_wrong_exponent(exponent):
+    """The slip e^(-ct) (THEORY.md) and other exponents fail the certificate's own checks."""
+    cert = k24.k24_sf_closed_form(exponent=exponent)
+    assert not cert.passed and cert.symbolic == "none"
+
+
+def test_proved_certificates_derive_their_premises(certs):
+    """A "proved" certificate that rests on another one checks that one is proved too."""
+    deps = {"K24.gf-closed-form": "K24.decouple (proved)",
+            "K24.gf-rate": "K24.gf-closed-form (proved)"}
+    for claim, stmt in deps.items():
+        assert any(c.statement.startswith(stmt) and c.passed for c in certs[claim].checks)
+    assert any(c.statement.startswith("any c:") for c in certs["K24.decouple"].checks)
+    assert any(c.statement.startswith("any dimension n") for c in certs["K24.nf-reparam"].checks)
+
+
+def test_general_c_column_gradient():
+    ok, detail = k24._column_gradient_any_c()
+    assert ok, detail

@@ -81,12 +81,27 @@ def onehot_target(classes: int = 10, zipf_a: float = 1.1) -> Target:
                   lambda flow, fp=(): m.params(flow, flow_params=fp), m.y0())
 
 
+#: Discrete iterates already computed, by (problem, optimizer, times): a negative control that
+#: changes only the flow compared with reuses them.
+_DISCRETE: dict = {}
+
+
 def discrete_positions(target: Target, opt: optimizers.Optimizer, times) -> np.ndarray:
     """Iterates of ``opt`` on ``target`` at the times ``k * lr`` given in ``times``.
 
-    Every time must be a multiple of the step size ``opt.lr`` (to 1e-9 relative).
+    Every time must be a multiple of the step size ``opt.lr`` (to 1e-9 relative). Results are
+    kept per ``(target.name, opt, times)`` (a target's name fixes its problem).
     """
     times = np.asarray(times, float)
+    key = (target.name, repr(opt), times.tobytes())
+    if key not in _DISCRETE:
+        if len(_DISCRETE) > 256:
+            _DISCRETE.clear()
+        _DISCRETE[key] = _discrete_positions(target, opt, times)
+    return _DISCRETE[key].copy()
+
+
+def _discrete_positions(target: Target, opt: optimizers.Optimizer, times) -> np.ndarray:
     steps = np.rint(times / opt.lr)
     if np.any(np.abs(steps * opt.lr - times) > 1e-9 * np.maximum(times, opt.lr)):
         raise ValueError(f"times must be multiples of the step size {opt.lr:g}")
@@ -145,11 +160,15 @@ def _fit(etas: np.ndarray, gaps: np.ndarray) -> rates.Fit:
 
 
 def ode_tracking(target: Target, a: float = 2.0, b: float = 1.0, eps: float = 1e-3,
-                 etas=ETAS, T: float = 3.0, points: int = 30) -> Tracking:
+                 etas=ETAS, T: float = 3.0, points: int = 30,
+                 beta_eta: float | None = None) -> Tracking:
     """adam.ode: discrete Adam (``beta1 = 1 - a eta``, ``beta2 = 1 - b eta``, bias-corrected)
     against the Adam ODE, for each ``eta``.
 
     ``T / points`` must be a multiple of every ``eta``; ``a eta`` and ``b eta`` must be < 1.
+    ``beta_eta`` fixes the betas at ``1 - a beta_eta``, ``1 - b beta_eta`` for every ``eta``
+    (the negative control of adam.ode: the averaging windows no longer shrink with the step,
+    so the iterates do not converge to the ODE).
     """
     etas = np.asarray(etas, float)
     if np.any(etas * max(a, b) >= 1.0):
@@ -158,20 +177,22 @@ def ode_tracking(target: Target, a: float = 2.0, b: float = 1.0, eps: float = 1e
     x = flow_positions(target, "adam", (a, b, eps), t)
     gaps = np.array([
         np.max(np.abs(discrete_positions(
-            target, optimizers.adam(eta, 1.0 - a * eta, 1.0 - b * eta, eps), t) - x))
-        for eta in etas])
+            target, optimizers.adam(eta, 1.0 - a * be, 1.0 - b * be, eps), t) - x))
+        for eta, be in ((e, e if beta_eta is None else beta_eta) for e in etas)])
     return Tracking(etas, gaps, _fit(etas, gaps), {
         "claim": "adam.ode", "problem": target.name, "a": a, "b": b, "eps": eps, "T": T,
-        "points": points})
+        "points": points, "beta_eta": beta_eta})
 
 
 def small_step_gap(target: Target, beta1: float = 0.9, beta2: float = 0.99, eps: float = 0.1,
-                   etas=None, T: float = 2.0, points: int = 20) -> Tracking:
+                   etas=None, T: float = 2.0, points: int = 20,
+                   flow: str = "sign_eps") -> Tracking:
     """adam.small-step: discrete Adam with fixed ``beta1``, ``beta2`` against the flow
     ``x' = -g/(|g| + eps)`` (``sign_eps``), for each ``eta``.
 
     Default ``etas``: three decades ending at ``(1 - beta2) / 10``, where the averaging window
-    ``eta / (1 - beta2)`` of ``v`` is a tenth of a time unit.
+    ``eta / (1 - beta2)`` of ``v`` is a tenth of a time unit. ``flow`` is the flow compared
+    with (``"gradient"``: adam.small-step's negative control, with the same iterates).
     """
     if etas is None:
         top = 0.1 * (1.0 - beta2)
@@ -180,14 +201,14 @@ def small_step_gap(target: Target, beta1: float = 0.9, beta2: float = 0.99, eps:
     step = T / points
     etas = step / np.rint(step / etas)  # each divides the output spacing
     t = _times(T, points)
-    x = flow_positions(target, "sign_eps", (eps,), t)
+    x = flow_positions(target, flow, (eps,) if flow == "sign_eps" else (), t)
     gaps = np.array([
         np.max(np.abs(discrete_positions(target, optimizers.adam(eta, beta1, beta2, eps), t)
                       - x))
         for eta in etas])
     return Tracking(etas, gaps, _fit(etas, gaps), {
         "claim": "adam.small-step", "problem": target.name, "beta1": beta1, "beta2": beta2,
-        "eps": eps, "T": T, "points": points})
+        "eps": eps, "T": T, "points": points, "flow": flow})
 
 
 # --------------------------------------------------------------------------------------------

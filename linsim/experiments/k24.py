@@ -327,7 +327,7 @@ class OneHotRun:
                     "(0 when pi_k does not matter; predicted 0 for eps = 0)",
         }]
 
-    def nf_deviation(self) -> float:
+    def nf_deviation(self, flow: str = "normalized") -> float:
         """K24.nf-reparam: at each NF output time, find the GF time with the same overall loss
         (closed form, by root finding) and compare the per-class losses there.
 
@@ -337,9 +337,10 @@ class OneHotRun:
         ``log t``, safeguarded by bisection, to a relative ``1e-15``), started one Newton step
         away from the previous output time's root (``L`` falls along the run): about two sweeps
         per output time. The per-class losses at ``t_g`` are those of
-        :func:`linsim.problems.zipf.gf_loss`.
+        :func:`linsim.problems.zipf.gf_loss`. ``flow`` names the trace compared (another flow
+        than ``"normalized"`` is K24.nf-reparam's negative control).
         """
-        tr = self.traces["normalized"]
+        tr = self.traces[flow]
         c = self.model.classes
         pi = self.pi
         sel = self.class_index
@@ -662,19 +663,30 @@ def _solve_blocks(model: OneHotModel, flow: str, flow_params, labels: np.ndarray
 
 
 def decouple_check(classes: int, zipf_a: float, flow: str = "gradient", t_max: float = 1e3,
-                   points: int = 25, rtol: float = 1e-11, atol: float = 1e-13) -> dict:
+                   points: int = 25, rtol: float = 1e-11, atol: float = 1e-13,
+                   reduced_flow: str | None = None, w0_scale: float = 0.0,
+                   seed: int = 0) -> dict:
     """K24.decouple on the full model: the state along the flow, column by column.
 
     Returns the largest column sum (relative to the column's size), the largest spread of the
     off-diagonal entries of a column, and the largest gap between the full model's margins
     ``a - b`` and the reduced margin ODE, over ``points`` log-spaced times.
+
+    ``reduced_flow`` (default ``flow``) is the flow of the reduced margin ODE the full model's
+    margins are compared with; ``w0_scale > 0`` starts the full model from
+    ``W(0) ~ N(0, w0_scale^2)`` (seeded) instead of 0. Both exist for the negative controls of
+    K24.decouple: a full model under another flow, or off the two-level start, must fail.
     """
     full = OneHotModel(classes, zipf_a, "full")
     red = OneHotModel(classes, zipf_a, "reduced")
     t = output_times(t_max, points, decades=6)
     kw = dict(method="DOP853", rtol=rtol, atol=atol, t_eval=t)
-    W = solve(full.field, (0.0, t_max), full.y0(), full.params(flow), **kw).y
-    U = solve(red.field, (0.0, t_max), red.y0(), red.params(flow), **kw).y
+    w0 = full.y0()
+    if w0_scale > 0.0:
+        w0 = w0_scale * np.random.default_rng(seed).standard_normal(w0.size)
+    W = solve(full.field, (0.0, t_max), w0, full.params(flow), **kw).y
+    rf = flow if reduced_flow is None else reduced_flow
+    U = solve(red.field, (0.0, t_max), red.y0(), red.params(rf), **kw).y
     c = classes
     cols = W.reshape(t.size, c, c)  # [time, column k, entry j]
     diag = np.einsum("tkk->tk", cols)

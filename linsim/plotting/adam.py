@@ -75,6 +75,6 @@ def k24_rate_panel(results):
         ax.set_title(f"a = {res.a:g}, b = {res.b:g}, eps = {res.eps:g}")
         ax.legend(loc="upper right")
     axes[0].set_ylabel(f"loss of the rarest class (c = {results[0].run.model.classes})")
-    fig.suptitle("adam.k24-rate: exponential decay at the predicted r(a, b) < 2 (thin "
-                 "dashed: slope -r)")
+    fig.suptitle("adam.k24-rate: exponential decay at the predicted r(a, b) (thin dashed: "
+                 f"slope -r; {results[0].run.model.mode} mode)")
     return fig

@@ -70,7 +70,8 @@ def k24_gf_collapse(run):
     ax.set_xlabel("pi_k t")
     ax.set_ylabel("pi_k t l_k(t)")
     ax.legend(loc="center left", bbox_to_anchor=(1.02, 0.5))
-    ax.set_title(f"K24.gf-rate: gradient flow, c = {c}, a = {run.model.zipf:g}")
+    ax.set_title(f"K24.gf-rate: gradient flow, c = {c}, a = {run.model.zipf:g} "
+                 f"({run.model.mode} mode)")
     return fig
 
 
@@ -97,7 +98,8 @@ def k24_sf_exponent(runs):
     axes[1].set_ylabel("e^(2t) l_k(t) / (c - 1)")
     axes[1].set_title("tends to 1")
     axes[0].legend()
-    fig.suptitle("K24.sf-closed-form: sign flow decays like e^(-2t), not e^(-ct)")
+    fig.suptitle("K24.sf-closed-form: sign flow decays like e^(-2t), not e^(-ct) "
+                 f"({runs[0].model.mode} mode)")
     return fig
 
 
@@ -146,5 +148,6 @@ def k24_equal_loss(run):
     ax.set_xlabel("overall loss L (decreasing)")
     ax.set_ylabel("mean loss of each frequency group")
     ax.legend(loc="lower left")
-    ax.set_title(f"K24.nf-reparam: c = {run.model.classes}, a = {run.model.zipf:g}")
+    ax.set_title(f"K24.nf-reparam: c = {run.model.classes}, a = {run.model.zipf:g} "
+                 f"({run.model.mode} mode)")
     return fig

@@ -334,7 +334,16 @@ def _margin_velocities(t, u, p, du, cf, pi):
     c = pi.size
     if code == SIGN:
         for k in range(c):
-            du[k] = 2.0
+            # the reduced gradient of column k: diagonal g_d = -pi q, each of the c - 1
+            # off-diagonal entries g_o = pi q/(c-1) (q = 1 - p_k); the margin a - b moves at
+            # -sign(g_d) + sign(g_o). Not the constant 2 of K24.sf-closed-form: the signs come
+            # from the gradient, and a gradient that underflows (sign(0) = 0) stops the margin,
+            # as it stops the full model's column.
+            eu = _exp_minus(u[k])
+            q = (cf - 1.0) * eu / (1.0 + (cf - 1.0) * eu)
+            g_d = -pi[k] * q
+            g_o = pi[k] * q / (cf - 1.0)
+            du[k] = -flows.sign(g_d) + flows.sign(g_o)
         return
     if code == SIGN_EPS or code == ADAM or code == RMSPROP:
         _margin_coordinatewise(t, u, p, du, cf, pi)
@@ -363,8 +372,11 @@ def _margin_velocities(t, u, p, du, cf, pi):
 def margin_field(t, u, p, du):
     """Reduced mode: the margins ``u_k = a_k - b_k`` under the flow coded in ``p[0]``.
 
-    Gradient flow ``u' = c pi / (e^u + c - 1)``; sign flow ``u' = 2`` (the diagonal entry rises
-    at speed 1, the others fall at speed 1); normalized flow: the gradient-flow speed divided by
+    Gradient flow ``u' = c pi / (e^u + c - 1)``; sign flow ``u' = -sign(g_d) + sign(g_o)`` with
+    the reduced gradient entries ``g_d = -pi q`` (diagonal) and ``g_o = pi q/(c-1)`` (each
+    off-diagonal entry), ``q = (c-1)/(e^u + c - 1)``: the diagonal entry moves at ``-sign(g_d)``,
+    the others at ``-sign(g_o)`` (K24.sf-closed-form is what the signs give, not built in);
+    normalized flow: the gradient-flow speed divided by
     the norm of the full ``c^2`` gradient, ``||g||^2 = c/(c-1) sum_k (pi_k q_k)^2`` with
     ``q_k = 1 - p_k = (c-1)/(e^u_k + c - 1)``; sign_eps, adam, rmsprop: see
     :func:`_margin_coordinatewise`.
