@@ -125,6 +125,23 @@ def write_csv(path, columns: dict[str, np.ndarray], fmt: dict[str, str] | None =
 PNG_DPI = 150
 
 
+def wrap_suptitle(fig) -> None:
+    """Fold a figure title that is wider than the figure onto several lines (in place).
+
+    Titles carry the claim ids and the setting, and are often longer than a narrow figure;
+    matplotlib would cut them at both edges.
+    """
+    import textwrap
+
+    title = getattr(fig, "_suptitle", None)  # the Text that Figure.suptitle made, if any
+    if title is None or "\n" in title.get_text():
+        return
+    # an average glyph of this sans-serif is about 0.55 em wide; keep a margin
+    chars = int(fig.get_figwidth() * 72 / (0.58 * title.get_fontsize()))
+    if len(title.get_text()) > chars:
+        title.set_text(textwrap.fill(title.get_text(), chars))
+
+
 def _layout_once(fig, dpi: float):
     """Run ``fig``'s layout engine once, at ``dpi``, and switch it off; return the engine.
 
@@ -135,6 +152,7 @@ def _layout_once(fig, dpi: float):
     """
     import matplotlib as mpl
 
+    wrap_suptitle(fig)
     engine = fig.get_layout_engine()
     if engine is None:
         return None

@@ -63,6 +63,7 @@ def _png(fig) -> bytes:
     about a third of matplotlib's RGBA PNG (the page holds one per claim)."""
     from PIL import Image
 
+    io.wrap_suptitle(fig)
     buf = _io.BytesIO()
     fig.savefig(buf, format="png", dpi=PNG_DPI)
     with Image.open(buf) as im:
