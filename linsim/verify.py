@@ -14,12 +14,12 @@ missed), 2 invalid input (an unknown id).
 
 from __future__ import annotations
 
-import argparse
 import sys
 import time
 
 from . import io
 from .claims import CLAIMS, Claim, Control, Measurement
+from .cli import Parser, UsageError
 
 PROG = "python -m linsim.verify"
 
@@ -157,7 +157,7 @@ def markdown(rows: list[dict]) -> str:
 def main(argv: list[str] | None = None, registry: dict[str, Claim] | None = None) -> int:
     """Run the command line; return the exit code."""
     registry = CLAIMS if registry is None else registry
-    p = argparse.ArgumentParser(prog=PROG, description=__doc__.splitlines()[0])
+    p = Parser(prog=PROG, description=__doc__.splitlines()[0])
     p.add_argument("--claims", default=None, metavar="ID,...",
                    help="comma list of claim ids (default: all)")
     p.add_argument("--quick", action="store_true",
@@ -167,7 +167,11 @@ def main(argv: list[str] | None = None, registry: dict[str, Claim] | None = None
     p.add_argument("--controls", action="store_true",
                    help="run each claim's negative controls (mutants that must FAIL) instead")
     p.add_argument("--list", action="store_true", help="list the claim ids and exit")
-    args = p.parse_args(argv)
+    try:
+        args = p.parse_args(argv)
+    except UsageError as e:  # one line, exit code 2
+        print(f"{PROG}: error: {e}", file=sys.stderr)
+        return 2
     if args.list:
         for c in registry.values():
             print(f"{c.id:<20} {c.statement}")
