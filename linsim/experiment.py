@@ -33,7 +33,7 @@ from pathlib import Path
 import numpy as np
 
 from . import io
-from .cli import Parser, UsageError, available_memory, names, number
+from .cli import Parser, UsageError, available_memory, check_out, names, number
 
 PROG = "python -m linsim.experiment"
 #: Largest m accepted (m = 11 is the paper's size).
@@ -123,6 +123,9 @@ def check_args(args) -> dict:
     """Cross-option checks; raise :class:`UsageError` with one line. Returns the estimate."""
     from .experiments.k24_linear import LOGIT_CODES, SPECS, estimate, model_bytes
 
+    if args.out is None:
+        args.out = Path(f"linsim-out/experiment-m{args.m}")
+    check_out(args.out)  # first: before the estimate line
     extra = [n for n in args.lr if n not in args.optimizers]
     if extra:
         raise UsageError(f"--lr names optimizers not in --optimizers: {','.join(extra)}")
@@ -151,10 +154,6 @@ def check_args(args) -> dict:
         hint = "" if args.float32 else "; --float32 halves the inputs"
         raise UsageError(f"--m {args.m} needs about {need / 2**30:.1f} GiB "
                          f"({avail / 2**30:.1f} GiB available){hint}")
-    if args.out is None:
-        args.out = Path(f"linsim-out/experiment-m{args.m}")
-    if args.out.exists() and not args.out.is_dir():
-        raise UsageError(f"--out must be a folder, got the file {str(args.out)!r}")
     return est
 
 

@@ -2,29 +2,46 @@
 
 Each figure is written as PNG and PDF (``<out>/<name>.png``, ``.pdf``) in the one linsim style,
 with its claim ids in the title and in the file metadata.
+
+Exit codes: 0 success, 1 an output could not be written, 2 invalid input (nothing written),
+130/143 interrupted by SIGINT/SIGTERM (the figures already finished are kept, each complete:
+its PNG and PDF are written together).
 """
 
 from __future__ import annotations
 
-import argparse
 import sys
 from pathlib import Path
 
 from . import io
 from .claims import CLAIMS, FIGURES
+from .cli import (
+    Interrupted,
+    Parser,
+    UsageError,
+    check_out,
+    deferred_signals,
+    interruptible,
+    report_interrupt,
+    write_failed,
+)
 
 PROG = "python -m linsim.figures"
 
 
 def main(argv: list[str] | None = None) -> int:
     """Run the command line; return the exit code."""
-    p = argparse.ArgumentParser(prog=PROG, description=__doc__.splitlines()[0])
+    p = Parser(prog=PROG, description=__doc__.splitlines()[0])
     p.add_argument("--only", default=None, metavar="ID",
                    help="a claim id or figure name (comma list allowed); default: all figures")
     p.add_argument("--out", type=Path, default=Path("figures"), metavar="DIR",
                    help="output folder (default figures/)")
     p.add_argument("--quick", action="store_true", help="smaller simulations where possible")
-    args = p.parse_args(argv)
+    try:
+        args = p.parse_args(argv)
+    except UsageError as e:
+        print(f"{PROG}: error: {e}", file=sys.stderr)
+        return 2
     names = list(FIGURES)
     if args.only:
         names = []
@@ -37,21 +54,33 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"{PROG}: error: --only: unknown claim id or figure {key!r}; known: "
                       f"{', '.join([*CLAIMS, *FIGURES])}", file=sys.stderr)
                 return 2
-    if args.out.exists() and not args.out.is_dir():
-        print(f"{PROG}: error: --out must be a folder, got the file {str(args.out)!r}",
-              file=sys.stderr)
+    try:
+        check_out(args.out)
+    except UsageError as e:
+        print(f"{PROG}: error: {e}", file=sys.stderr)
         return 2
-    import matplotlib.pyplot as plt
+    done = 0
+    try:
+        with interruptible():
+            import matplotlib.pyplot as plt
 
-    versions = io.versions()
-    for name in dict.fromkeys(names):
-        fig = FIGURES[name]
-        f = fig.make(args.quick)
-        paths = io.save_figure(f, args.out / name, {"figure": name, "claims": fig.claims,
-                                                    "caption": fig.caption,
-                                                    "versions": versions})
-        plt.close(f)  # 31 figures would otherwise stay in memory until the end
-        print(f"{name}: {', '.join(fig.claims)} -> {', '.join(str(q) for q in paths)}")
+            versions = io.versions()
+            for name in dict.fromkeys(names):
+                fig = FIGURES[name]
+                f = fig.make(args.quick)
+                try:
+                    with deferred_signals():  # the PNG and the PDF of one figure go together
+                        paths = io.save_figure(f, args.out / name, {
+                            "figure": name, "claims": fig.claims, "caption": fig.caption,
+                            "versions": versions})
+                except OSError as e:
+                    return write_failed(PROG, "--out", e)
+                plt.close(f)  # 31 figures would otherwise stay in memory until the end
+                done += 1
+                print(f"{name}: {', '.join(fig.claims)} -> {', '.join(str(q) for q in paths)}",
+                      flush=True)
+    except Interrupted as e:
+        return report_interrupt(PROG, e, f"{done} figures written, each complete")
     return 0
 
 

@@ -28,7 +28,17 @@ from pathlib import Path
 import numpy as np
 
 from . import io
-from .cli import Parser, UsageError, names, number
+from .cli import (
+    Interrupted,
+    Parser,
+    UsageError,
+    check_out,
+    deferred_signals,
+    names,
+    number,
+    report_interrupt,
+    write_failed,
+)
 
 PROG = "python -m linsim.heavytail"
 Z20_STUDIES = ("sgd-fails", "clip-rate", "nonconvex", "tent", "coordinate")
@@ -292,8 +302,7 @@ def main(argv: list[str] | None = None) -> int:
         args = parser.parse_args(argv)
         if args.out is None:
             args.out = Path(f"linsim-out/heavytail-{args.paper}")
-        if args.out.exists() and not args.out.is_dir():
-            raise UsageError(f"--out must be a folder, got the file {str(args.out)!r}")
+        check_out(args.out)
         if args.paper == "z20":
             _check_work(_z20_settings(args))
     except UsageError as e:
@@ -313,13 +322,19 @@ def main(argv: list[str] | None = None) -> int:
            "quick": args.quick, "seconds": time.perf_counter() - start,
            "versions": io.versions(),
            "command": " ".join([PROG, *(sys.argv[1:] if argv is None else argv)])}
-    paths = [io.write_json(args.out / "summary.json", _without_timing(doc)),
-             io.write_npz(args.out / "arrays.npz", arrays)]
-    if not args.no_plot:
-        for fname, (builder, res, claims) in figs.items():
-            paths += io.save_figure(builder(res), args.out / fname, {
-                "claims": claims, "seed": args.seed, "quick": args.quick,
-                "versions": doc["versions"]})
+    try:
+        with deferred_signals():  # every output file, or none
+            paths = [io.write_json(args.out / "summary.json", _without_timing(doc)),
+                     io.write_npz(args.out / "arrays.npz", arrays)]
+            if not args.no_plot:
+                for fname, (builder, res, claims) in figs.items():
+                    paths += io.save_figure(builder(res), args.out / fname, {
+                        "claims": claims, "seed": args.seed, "quick": args.quick,
+                        "versions": doc["versions"]})
+    except OSError as e:
+        return write_failed(PROG, "--out", e)
+    except Interrupted as e:
+        return report_interrupt(PROG, e, "nothing written")
     if args.json:
         sys.stdout.write(io.dumps(doc))
     else:

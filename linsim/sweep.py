@@ -55,7 +55,8 @@ Outputs (in ``--out``)
 retried) or ``error`` (any other exception; not saved, so a rerun retries it).
 
 Exit codes: 0 every cell succeeded, 1 some cell failed or raised (the table says which), 2
-invalid input (nothing computed or written), 130 interrupted (finished cells are kept).
+invalid input (nothing computed or written), 130/143 interrupted by SIGINT/SIGTERM (finished
+cells are kept; the table files are written together or not at all).
 """
 
 from __future__ import annotations
@@ -78,7 +79,17 @@ from typing import Any
 import numpy as np
 
 from . import io
-from .cli import Parser, UsageError, available_memory, number
+from .cli import (
+    Parser,
+    UsageError,
+    available_memory,
+    check_out,
+    compile_progress,
+    deferred_signals,
+    interruptible,
+    number,
+    write_failed,
+)
 from .integrate import IntegrationError, usable_cpus
 
 PROG = "python -m linsim.sweep"
@@ -117,7 +128,9 @@ class ProblemRunner:
         Raises :class:`linsim.flow.UsageError` with one line.
     run : callable
         ``run(params, flow) -> dict``: one cell. Returns the :data:`RESULT_COLUMNS` values and
-        optionally ``detail`` (JSON data kept in the cell file). Raises
+        optionally ``detail`` (JSON data kept in the cell file) and ``failed`` (one line: the
+        answer is wrong, e.g. DISAGREES with a closed form; the cell's status is then
+        ``failed``). Raises
         :class:`linsim.integrate.IntegrationError` when the integration fails.
     memory_bytes : callable
         ``memory_bytes(params) -> int``: about how much memory one cell needs.
@@ -171,11 +184,13 @@ def _onehot_run(params: dict, flow_name: str) -> dict:
     run = run_onehot(model, (flow_name,), t_max=params["t_max"], points=params["points"],
                      groups=params["groups"], method=params["method"], rtol=params["rtol"],
                      atol=params["atol"], flow_params=flow_params(args))
-    s = summarize(run, args, 0.0)["flows"][flow_name]
+    summary = summarize(run, args, 0.0)
+    s = summary["flows"][flow_name]
     return {"rate_name": s["rate"]["name"], "rate_measured": s["rate"]["measured"],
             "rate_predicted": s["rate"]["predicted"], "max_rel_err": s["max_rel_err"],
             "final_loss": s["final_overall_loss"], "steps": s["steps"],
-            "rejected": s["rejected"], "rhs_evals": s["rhs_evals"], "detail": s}
+            "rejected": s["rejected"], "rhs_evals": s["rhs_evals"], "detail": s,
+            **({"failed": "; ".join(summary["problems"])} if summary["problems"] else {})}
 
 
 def _onehot_memory(params: dict) -> int:
@@ -362,7 +377,9 @@ def run_cell(cell: Cell) -> dict:
         return _record(cell, "failed", str(e), stats, time.perf_counter() - start)
     except Exception as e:  # recorded, not fatal: the rest of the sweep goes on
         return error_record(cell, e, time.perf_counter() - start)
-    return _record(cell, "ok", "", result, time.perf_counter() - start)
+    wrong = result.pop("failed", None)  # a wrong answer is a failure, never a silent "ok"
+    return _record(cell, "failed" if wrong else "ok", wrong or "", result,
+                   time.perf_counter() - start)
 
 
 def _record(cell: Cell, status: str, error: str, result: dict, seconds: float) -> dict:
@@ -534,7 +551,8 @@ def run_sweep(cells: list[Cell], out: str | os.PathLike, *, backend: str = "loca
         if bar is not None:
             bar.close()
     ordered = [records[c.id] for c in cells]
-    files = write_table(ordered, out)
+    with deferred_signals():  # the three table files together, or none
+        files = write_table(ordered, out)
     return SweepResult(cells, ordered, skipped, len(todo), files)
 
 
@@ -712,8 +730,7 @@ def grids_from_args(args: argparse.Namespace) -> list[dict]:
 
 def check_args(args: argparse.Namespace) -> list[Cell]:
     """Every check that can fail before work starts; return the cells."""
-    if args.out.exists() and not args.out.is_dir():
-        raise UsageError(f"--out must be a folder, got the file {str(args.out)!r}")
+    check_out(args.out)
     if args.scheduler is not None and not args.dask:
         raise UsageError("--scheduler needs --dask")
     if args.dask:
@@ -742,14 +759,18 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{PROG}: {msg}", file=sys.stderr)
 
     try:
-        res = run_sweep(cells, args.out, backend="dask" if args.dask else "local",
-                        workers=args.workers, scheduler=args.scheduler,
-                        progress=not args.quiet, log=log)
-    except KeyboardInterrupt:
+        with interruptible():  # SIGTERM too: stop the workers, keep the finished cells
+            compile_progress(PROG, "the driver is compiled; now the cells")
+            res = run_sweep(cells, args.out, backend="dask" if args.dask else "local",
+                            workers=args.workers, scheduler=args.scheduler,
+                            progress=not args.quiet, log=log)
+    except KeyboardInterrupt as e:
         n = len(list((args.out / "cells").glob("*.json")))
         print(f"{PROG}: interrupted; {n} finished cells are saved in {args.out / 'cells'}: "
               f"rerun the same command to resume", file=sys.stderr)
-        return 130
+        return getattr(e, "exit_code", 130)
+    except OSError as e:
+        return write_failed(PROG, "--out", e)
     if args.json:
         sys.stdout.write(io.dumps({
             "rows": rows(res.records), "cells": len(cells), "computed": res.computed,

@@ -26,6 +26,7 @@ import time
 
 from . import io
 from .claims import CLAIMS, FIGURES, Claim, Control, Figure, Measurement
+from .cli import Parser, UsageError, check_out
 
 PROG = "python -m linsim.verify"
 
@@ -185,7 +186,7 @@ def main(argv: list[str] | None = None, registry: dict[str, Claim] | None = None
     """
     registry = CLAIMS if registry is None else registry
     figures = FIGURES if figures is None else figures
-    p = argparse.ArgumentParser(prog=PROG, description=__doc__.splitlines()[0])
+    p = Parser(prog=PROG, description=__doc__.splitlines()[0])
     p.add_argument("--claims", default=None, metavar="ID,...",
                    help="comma list of claim ids (default: all)")
     p.add_argument("--quick", action="store_true",
@@ -199,7 +200,11 @@ def main(argv: list[str] | None = None, registry: dict[str, Claim] | None = None
                         "provenance) as one self-contained HTML page")
     p.add_argument("--list", action="store_true", help="list the claim ids and exit")
     argv = sys.argv[1:] if argv is None else list(argv)
-    args = p.parse_args(argv)
+    try:
+        args = p.parse_args(argv)
+    except UsageError as e:  # one line, exit code 2
+        print(f"{PROG}: error: {e}", file=sys.stderr)
+        return 2
     if args.list:
         for c in registry.values():
             print(f"{c.id:<20} {c.statement}")
@@ -218,6 +223,11 @@ def main(argv: list[str] | None = None, registry: dict[str, Claim] | None = None
               f"{args.html!r}" + (" (a folder)" if args.html else ""), file=sys.stderr)
         return 2
     if args.html is not None:
+        try:  # the page's folder must be writable (or creatable) before any work
+            check_out(os.path.dirname(os.path.abspath(args.html)), "--html")
+        except UsageError as e:
+            print(f"{PROG}: error: {e}", file=sys.stderr)
+            return 2
         return _html_run(args, ids, registry, figures, argv)
     if args.controls:
         rows = [verify_controls(registry[i], args.quick) for i in ids]

@@ -27,7 +27,17 @@ from pathlib import Path
 import numpy as np
 
 from . import io
-from .cli import Parser, UsageError, names, number
+from .cli import (
+    Interrupted,
+    Parser,
+    UsageError,
+    check_out,
+    deferred_signals,
+    names,
+    number,
+    report_interrupt,
+    write_failed,
+)
 
 PROG = "python -m linsim.z24"
 QUICK_CASES = (3, 4)
@@ -88,8 +98,7 @@ def check_args(args) -> None:
         args.methods = QUICK_METHODS if args.quick else tuple(METHODS)
     if args.out is None:
         args.out = Path("linsim-out/z24")
-    if args.out.exists() and not args.out.is_dir():
-        raise UsageError(f"--out must be a folder, got the file {str(args.out)!r}")
+    check_out(args.out)
 
 
 def summarize(res, args) -> dict:
@@ -204,7 +213,13 @@ def main(argv: list[str] | None = None) -> int:
             bar.close()
     seconds = time.perf_counter() - start
     summary = summarize(res, args)
-    paths = write_outputs(res, summary, args.out, plot=not args.no_plot)
+    try:
+        with deferred_signals():  # every output file, or none
+            paths = write_outputs(res, summary, args.out, plot=not args.no_plot)
+    except OSError as e:
+        return write_failed(PROG, "--out", e)
+    except Interrupted as e:
+        return report_interrupt(PROG, e, "nothing written")
     if args.json:
         sys.stdout.write(io.dumps(summary))
     else:

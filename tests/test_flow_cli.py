@@ -349,6 +349,11 @@ def test_random_arguments(extra):
                 return
         if rc == 0:
             assert (out / "summary.json").is_file() and (out / "per_class.csv").is_file()
+        elif rc == 1 and (out / "summary.json").is_file():
+            # a wrong answer (DISAGREES with a closed form, a FAIL verdict): written, marked in
+            # summary.json and named on stderr, one line each
+            problems = json.loads((out / "summary.json").read_text())["problems"]
+            assert problems and stderr.splitlines() == [f"{PROG}: {m}" for m in problems]
         else:
             assert len(stderr.splitlines()) == 1, stderr
             assert not out.exists()

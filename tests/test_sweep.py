@@ -302,7 +302,6 @@ def test_interrupt_keeps_finished_cells(tmp_path, capsys, monkeypatch):
 
 
 def test_dask_local_cluster_matches(small_run, tmp_path):
-    pytest.importorskip("dask.distributed")
     _, files = small_run
     cells = sweep.expand([{"classes": [10, 50], "zipf": [0.5, 1.1], "flows": "gradient,sign",
                            "mode": "reduced", "t_max": 1e3, "points": 30, "groups": 2}],
@@ -315,7 +314,8 @@ def test_dask_local_cluster_matches(small_run, tmp_path):
 
 
 def test_dask_scheduler_address(small_run, tmp_path, capsys):
-    distributed = pytest.importorskip("dask.distributed")
+    import dask.distributed as distributed  # the test extra installs it: no skip
+
     src, files = small_run
     out = tmp_path / "sched"
     (out / "cells").mkdir(parents=True)
@@ -387,3 +387,103 @@ def test_adam_flows_sweep(tmp_path, capsys):
         want = asymptotic_rate(3.0 if r["flow"] == "adam" else None, b)
         assert float(r["rate_predicted"]) == pytest.approx(want, rel=1e-12)
         assert float(r["rate_measured"]) == pytest.approx(want, rel=1e-3)
+
+
+# ----------------------------------------------------------------------------------------------
+# Dask: a real LocalCluster of worker processes, the command line in a subprocess
+# ----------------------------------------------------------------------------------------------
+
+#: 2 x 3 x 2 = 12 full-mode cells of a fraction of a second each.
+DASK_GRID = ["--classes", "150,200", "--zipf", "0.5,1.1,1.4", "--flows", "gradient,sign",
+             "--t-max", "1e4", "--points", "20", "--groups", "2"]
+
+
+def _children(pid: int) -> list[int]:
+    """Every descendant process of ``pid`` (parent ids from /proc/*/stat)."""
+    parent = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            text = stat.read_text()
+        except OSError:
+            continue
+        parent[int(stat.parent.name)] = int(text.rsplit(")", 1)[1].split()[1])
+    out, todo = [], [pid]
+    while todo:
+        p = todo.pop()
+        kids = [q for q, pp in parent.items() if pp == p]
+        out += kids
+        todo += kids
+    return out
+
+
+def _is_worker(pid: int) -> bool:
+    try:
+        cmd = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ")
+    except OSError:
+        return False
+    return b"spawn_main" in cmd  # a multiprocessing child: the nannies' worker processes
+
+
+@pytest.mark.skipif(not Path("/proc/self/task").is_dir(), reason="needs /proc (Linux)")
+def test_dask_processes_worker_killed_mid_sweep(tmp_path):
+    """``--dask --workers 2``: a LocalCluster of two worker processes. One worker is killed
+    (SIGKILL) once the first cell is saved; the scheduler reruns its cell elsewhere and the
+    sweep finishes (or, if a cell ends as ``error``, a rerun resumes): every cell is saved
+    once, and the table equals the one computed in a single process."""
+    import os
+    import signal
+    import subprocess
+
+    root = Path(__file__).resolve().parents[1]
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(root),
+                                                        os.environ.get("PYTHONPATH", "")])}
+    out = tmp_path / "dask"
+    cmd = [sys.executable, "-m", "linsim.sweep", *DASK_GRID, "--dask", "--workers", "2",
+           "--quiet", "--json", "--out", str(out)]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env=env)
+    import time
+
+    end = time.monotonic() + 120
+    while not any((out / "cells").glob("*.json")):
+        assert proc.poll() is None, proc.stderr.read()
+        assert time.monotonic() < end, "no cell finished"
+        time.sleep(0.02)
+    workers = [p for p in _children(proc.pid) if _is_worker(p)]
+    assert len(workers) >= 2, workers
+    done_at_kill = len(list((out / "cells").glob("*.json")))
+    os.kill(workers[0], signal.SIGKILL)
+    stdout, stderr = proc.communicate(timeout=180)
+    assert done_at_kill < 12, "the sweep ended before the kill: make the cells slower"
+    assert proc.returncode in (0, 1), stderr
+    doc = json.loads(stdout)
+    computed = doc["computed"]
+    if proc.returncode == 1:  # a cell ended as "error" (KilledWorker): resume it
+        assert all(r["status"] in ("ok", "error") for r in doc["rows"])
+        again = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=180)
+        assert again.returncode == 0, again.stderr
+        redo = json.loads(again.stdout)
+        assert redo["computed"] == sum(r["status"] == "error" for r in doc["rows"])
+        assert redo["skipped"] + redo["computed"] == 12
+        doc = redo
+    assert computed == 12 and doc["failed"] == 0
+    assert len(list((out / "cells").glob("*.json"))) == 12
+    assert sorted(r["cell"] for r in doc["rows"]) == sorted(
+        p.stem for p in (out / "cells").glob("*.json"))
+    # the same table as one process computes
+    ref = tmp_path / "ref"
+    assert sweep.main([*DASK_GRID, "--workers", "1", "--quiet", "--out", str(ref)]) == 0
+    assert _files(out) == _files(ref)
+
+
+def test_cell_that_disagrees_with_its_closed_form_fails(tmp_path, capsys):
+    """A wrong answer is never an "ok" row: with atol = 1 gradient flow is 57% off its closed
+    form (python -m linsim.flow says DISAGREES); the cell's status is failed, exit code 1."""
+    argv = ["--classes", "50", "--flows", "gradient,sign", "--rtol", "1e-4", "--atol", "1",
+            "--workers", "1", "--json", "--quiet", "--out", str(tmp_path / "o")]
+    rc, stdout, _ = _main(argv, capsys)
+    rows = {r["flow"]: r for r in json.loads(stdout)["rows"]}
+    assert rc == 1
+    assert rows["gradient"]["status"] == "failed" and "DISAGREES" in rows["gradient"]["error"]
+    assert rows["gradient"]["max_rel_err"] > 0.1
+    assert rows["sign"]["status"] == "ok"
