@@ -1,13 +1,16 @@
 """Y25 claims on the unigram model, and the checks of "Integrating sign flow honestly".
 
-THEORY.md ids: **Y25.sf-vs-nf**. The other ids are this module's (THEORY.md names the section
-but gives no ids): **Y25.sf-extinction** (sign flow reaches the minimizer at
-``a log(c) / 2`` from ``theta = 0``), and the ``SF.*`` checks of the three sign-flow
+THEORY.md ids: **Y25.sf-vs-nf** (the ratio of sign flow's to normalized flow's time against
+THEORY.md's asymptotic form ``log(c)/(2 sqrt c)``), **Y25.sf-extinction** (sign flow reaches
+the minimizer at ``a log(c) / 2`` from ``theta = 0``), and the ``SF.*`` checks of the sign-flow
 integrators (closed form, event-driven sliding, implicit Euler): SF.agree-quadratic,
 SF.agree-unigram, SF.diagonal-time (Z24.sf-diagonal measured by the integrators),
 SF.dissipation, SF.smoothed-order, SF.no-chattering.
 
-Simulations are shared between claims and figures through small caches.
+Every check takes the mutation of its negative controls as an argument (naive explicit Euler in
+place of an exact integrator, normalized or gradient flow in place of sign flow, a dense
+quadratic in place of a diagonal one); the pass rule never depends on it. Simulations are
+shared between claims, controls and figures through small caches.
 """
 
 from __future__ import annotations
