@@ -447,8 +447,9 @@ def rotated_blocks(block_eigs, seed: int = 0) -> np.ndarray:
 
 def filippov_quadratic(kind: str, n: int = 9, seed: int = 0) -> tuple[QuadraticSign, np.ndarray]:
     """A sign-flow test problem and a start: ``kind`` = ``"diagonal"`` (eigenvalues log-spaced
-    in [1, 100]) or ``"blocks"`` (three rotated blocks with eigenvalues in [1, 10], [10, 100],
-    [100, 1000]: dense, heterogeneous)."""
+    in [1, 100]), ``"blocks"`` (three rotated blocks with eigenvalues in [1, 10], [10, 100],
+    [100, 1000]: dense, heterogeneous) or ``"dense"`` (``A A^T + I/20`` with Gaussian ``A``:
+    every coordinate coupled, where sign flow can stop later than ``||x0 - x*||_inf``)."""
     rng = np.random.default_rng(seed)
     if kind == "diagonal":
         H = np.diag(np.logspace(0, 2, n))
@@ -456,8 +457,12 @@ def filippov_quadratic(kind: str, n: int = 9, seed: int = 0) -> tuple[QuadraticS
         sizes = [n // 3, n // 3, n - 2 * (n // 3)]
         H = rotated_blocks([rng.uniform(10.0**k, 10.0 ** (k + 1), s)
                             for k, s in enumerate(sizes)], seed)
+    elif kind == "dense":
+        A = rng.standard_normal((n, n))
+        H = A @ A.T + 0.05 * np.eye(n)
+        H = 0.5 * (H + H.T)
     else:
-        raise ValueError(f"kind must be 'diagonal' or 'blocks', got {kind!r}")
+        raise ValueError(f"kind must be 'diagonal', 'blocks' or 'dense', got {kind!r}")
     x_star = rng.standard_normal(n)
     x0 = x_star + rng.uniform(-2.0, 2.0, n)
     return QuadraticSign(H, x_star), x0
@@ -501,14 +506,15 @@ def unigram_agreement(classes: int, zipf_a: float, points: int = 41, rtol: float
 def smoothed_convergence(problem, x0, t_end: float, eps_values=(1e-4, 1e-5, 1e-6),
                          flow: str = "sign_tanh", points: int = 301, rtol: float = 1e-11,
                          atol: float = 1e-13, reference: str = "implicit",
-                         t_extra=()) -> dict:
+                         t_extra=(), reference_kw: dict | None = None) -> dict:
     """Smoothed sign flow (``tanh(g/eps)`` or ``g/sqrt(g^2 + eps^2)``) against the Filippov
     solution: the largest distance over ``points`` times (plus ``t_extra``, e.g. the time the
     minimizer is reached, where the smoothed flow lags most), for each ``eps``, and the fitted
     log-log slope (predicted 1; the asymptote needs ``eps`` well below the smallest curvature
-    times the distance scale)."""
+    times the distance scale). ``reference_kw`` goes to the reference integrator."""
     t = np.unique(np.concatenate([np.linspace(0.0, t_end, points), np.asarray(t_extra, float)]))
-    ref = sign_flow(problem, x0, (0.0, t_end), method=reference, t_eval=t)
+    ref = sign_flow(problem, x0, (0.0, t_end), method=reference, t_eval=t,
+                    **(reference_kw or {}))
     errs, work = [], []
     for eps in eps_values:
         p = problem.params(flow, 0.0, (eps,))
@@ -557,17 +563,23 @@ def dissipation(problem, x0, t_end: float, method: str = "sliding", nodes: int =
 
 
 def explicit_chattering(problem, x0, t_end: float, steps=(1e-2, 1e-3, 1e-4),
-                        method: str = "Euler") -> dict:
+                        method: str = "Euler", integrator: str = "explicit") -> dict:
     """The naive explicit sign integrator (``-sign(g)``, fixed step ``h``) after the flow has
     reached the minimizer: amplitude of the chattering (``max`` distance from the minimizer
-    set over the last tenth of the run) for each ``h``; it scales like ``h``."""
+    set over the last tenth of the run) for each ``h``; it scales like ``h``.
+
+    ``integrator = "implicit"`` measures implicit Euler with largest step ``h`` instead (the
+    negative control: it does not chatter)."""
     ref = sign_flow(problem, x0, (0.0, t_end), method="implicit")
     amp = []
     for h in steps:
         n = int(round(t_end / h))
         t = np.linspace(0.9 * t_end, t_end, min(n // 10, 2000))
-        r = sign_flow(problem, x0, (0.0, t_end), method="explicit", integrator=method, step=h,
-                      t_eval=t, max_steps=n + 10)
+        if integrator == "implicit":
+            r = sign_flow(problem, x0, (0.0, t_end), method="implicit", h=h, t_eval=t)
+        else:
+            r = sign_flow(problem, x0, (0.0, t_end), method="explicit", integrator=method,
+                          step=h, t_eval=t, max_steps=n + 10)
         amp.append(max(problem.distance(x, ref.x_final) for x in r.y))
     fit = rates.loglog_slope(np.array(steps), np.array(amp), min(steps), max(steps))
     return {"step": list(steps), "amplitude": amp, "amplitude_over_step": list(

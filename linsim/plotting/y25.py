@@ -66,9 +66,13 @@ def y25_sf_vs_nf(rows: list[dict]):
     ax0.set_title("dotted: a log(c)/2 (SF reaches the minimizer)\n"
                   "dash-dot: centered ||log pi||_2 (NF lower bound)", fontsize=8)
     ax0.legend(loc="upper left", ncol=2)
+    cs = np.array(sorted({r["classes"] for r in rows}), float)
+    ax1.loglog(cs, np.log(cs) / (2 * np.sqrt(cs)), ":", color="k", lw=0.9,
+               label="log(c)/(2 sqrt c)")
     ax1.set_xlabel("classes c")
     ax1.set_ylabel("T_SF / T_NF")
-    ax1.set_title("ratio of times to tolerance")
+    ax1.set_title("ratio of times to tolerance; dotted: THEORY.md's\nasymptotic form "
+                  "(straight-line distance), tested up to a constant factor", fontsize=8)
     ax1.legend(loc="lower left")
     fig.suptitle("Y25.sf-vs-nf: unigram model from theta = 0, sign flow vs normalized flow")
     return fig
