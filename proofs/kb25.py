@@ -41,8 +41,12 @@ def _add_zero(cert: Certificate, statement: str, expr: sp.Expr) -> None:
     cert.add(statement, "symbolic", ok, f"simplify(residual) = {r}")
 
 
-def kb25_reduce() -> Certificate:
-    """KB25.reduce, from ``L(W) = (1/2n) ||XW - Y||^2`` at d = 2 and 3 with generic symbols."""
+def kb25_reduce(equal_rows: bool = True) -> Certificate:
+    """KB25.reduce, from ``L(W) = (1/2n) ||XW - Y||^2`` at d = 2 and 3 with generic symbols.
+
+    ``equal_rows=False`` (for tests) gives the rows different norms: the marginals-only
+    statement must then fail.
+    """
     cert = Certificate("KB25.reduce")
     d = 2
     pi = sp.symbols("pi1:3", positive=True)
@@ -72,9 +76,10 @@ def kb25_reduce() -> Certificate:
     # r_GD with equal row norms depends on the marginals only (d = 3)
     p3 = sp.symbols("p1:4", positive=True)
     s = sp.Symbol("s", positive=True)  # the common ||c_i||^2
+    norms = [s] * 3 if equal_rows else list(sp.symbols("s1:4", positive=True))
     tt = sp.Symbol("t", positive=True)
-    num = sum(p3[i] * s * (1 - _ETA * p3[i]) ** (2 * tt) for i in range(3))
-    den = sum(p3[i] * s for i in range(3))
+    num = sum(p3[i] * norms[i] * (1 - _ETA * p3[i]) ** (2 * tt) for i in range(3))
+    den = sum(p3[i] * norms[i] for i in range(3))
     marg = sum(p3[i] * (1 - _ETA * p3[i]) ** (2 * tt) for i in range(3)) / sum(p3)
     _add_zero(cert, "r_GD = sum_i pi_i ||c_i||^2 (1 - eta pi_i)^(2t) / sum_i pi_i ||c_i||^2 "
                     "equals sum_i pi_i (1 - eta pi_i)^(2t)/sum_i pi_i when every ||c_i||^2 is "
@@ -105,13 +110,16 @@ def _log_bounds(cert: Certificate) -> None:
              ok, how)
 
 
-def kb25_gd_integral() -> Certificate:
-    """KB25.gd-zipf: the E1 form and its slope, and the bracket of the exact time."""
+def kb25_gd_integral(sign: int = 1) -> Certificate:
+    """KB25.gd-zipf: the E1 form and its slope, and the bracket of the exact time.
+
+    ``sign=-1`` (for tests) states the antiderivative as ``-E1(2t/x)``, which must fail.
+    """
     cert = Certificate("KB25.gd-zipf")
     x = sp.Symbol("x", positive=True)
     _add_zero(cert, "d/dx E1(2t/x) = e^(-2t/x)/x: int_1^d e^(-2t/x)/x dx = E1(2t/d) - "
                     "E1(2t), the sum over i of (1/i) e^(-2t/i) as an integral",
-              sp.diff(sp.expint(1, 2 * _T / x), x) - sp.exp(-2 * _T / x) / x)
+              sp.diff(sign * sp.expint(1, 2 * _T / x), x) - sp.exp(-2 * _T / x) / x)
     _log_bounds(cert)
     f = sp.exp(-2 * _T / x) / x
     _add_zero(cert, "f = e^(-2t/x)/x is unimodal: f' = e^(-2t/x) (2t - x)/x^3",
@@ -134,8 +142,11 @@ def kb25_gd_integral() -> Certificate:
     return cert
 
 
-def kb25_gd_regimes() -> Certificate:
-    """KB25.gd-regimes: alpha < 1 scaling, and the alpha > 1 approach with its slope error."""
+def kb25_gd_regimes(coef: sp.Expr | None = None) -> Certificate:
+    """KB25.gd-regimes: alpha < 1 scaling, and the alpha > 1 approach with its slope error.
+
+    ``coef`` (for tests) replaces the slope error's coefficient ``(1 + 1/p)/2``.
+    """
     cert = Certificate("KB25.gd-regimes")
     a = sp.Symbol("alpha", positive=True)
     z, tau, x = sp.symbols("z tau x", positive=True)
@@ -158,8 +169,9 @@ def kb25_gd_regimes() -> Certificate:
     p, xx = sp.symbols("p x", positive=True)
     y = 1 - (1 + xx) ** (-1 / p)
     local = sp.series(sp.diff(sp.log(y), xx) * xx, xx, 0, 2).removeO()
+    coef = (1 + 1 / p) / 2 if coef is None else coef
     _add_zero(cert, "1 - T_d/T_inf = 1 - (1 + x)^(-1/p) when r_inf ~ t^-p: slope in log x "
-                    "is 1 - (1 + 1/p) x/2 + O(x^2)", sp.expand(local - (1 - (1 + 1 / p) * xx / 2)))
+                    "is 1 - (1 + 1/p) x/2 + O(x^2)", sp.expand(local - (1 - coef * xx)))
     cert.assume("the Riemann sum tends to the integral (a < 1) and R_d = sum_(k>d) k^-a ~ "
                 "d^(1-a)/(a-1) (a > 1), so 1 - T/T_inf ~ d^(1-a)")
     cert.assume("r_inf is locally a power t^-p near T_inf, and (1 - k^-a)^(2t) = 1 - O(t k^-a) "
@@ -167,8 +179,15 @@ def kb25_gd_regimes() -> Certificate:
     return cert
 
 
-def kb25_sd_sqrt() -> Certificate:
-    """KB25.sd-sqrt: the oscillation floor, the tuned-step time, and the halving bound."""
+_QUARTER = sp.Rational(1, 4)
+
+
+def kb25_sd_sqrt(floor: sp.Expr = _QUARTER) -> Certificate:
+    """KB25.sd-sqrt: the oscillation floor, the tuned-step time, and the halving bound.
+
+    ``floor`` is the stated floor per coordinate of the mean of the last two iterates, in
+    units of ``eta^2`` (for tests: THEORY.md's ``1/2`` must fail).
+    """
     cert = Certificate("KB25.sd-sqrt")
     m = sp.Symbol("m", integer=True, nonnegative=True)
     th = sp.Symbol("theta", positive=True)  # c = (m + theta) eta, 0 < theta < 1
@@ -189,7 +208,8 @@ def kb25_sd_sqrt() -> Certificate:
     cert.add("a coordinate far below the step (c -> 0) contributes (eta/2)^2 = eta^2/4 at the "
              "mean of the last two iterates, but eta^2/2 to the mean of the last two losses "
              "(THEORY.md's floor d eta^2/2)", "symbolic",
-             sp.simplify(lim_avg - _ETA**2 / 4) == 0 and sp.simplify(lim_loss - _ETA**2 / 2) == 0,
+             sp.simplify(lim_avg - floor * _ETA**2) == 0
+             and sp.simplify(lim_loss - _ETA**2 / 2) == 0,
              f"limits {lim_avg}, {lim_loss}")
     T, Dd, L0 = sp.symbols("T D L0", positive=True)
     F = (1 - T * _ETA) ** 2 + Dd * _ETA**2

@@ -370,6 +370,9 @@ def gd_bracket(alpha: float, d: int, eps: float) -> tuple[float, float]:
         lo, hi = (0.5 * guess, 2.0 * guess) if guess else (1.0, 2.0)
         while f(lo) < 0 and lo > 1e-9:
             lo *= 0.5
+        if f(lo) < 0:  # the lower bound is below eps from the start: t* >= 0 is all it says
+            out.append(0.0)
+            continue
         while f(hi) > 0:
             hi *= 2.0
         out.append(optimize.brentq(f, lo, hi, xtol=1e-10, rtol=1e-12))
