@@ -55,8 +55,8 @@ def kb25_real(res: dict, title: str = "KB25 on real frequencies"):
               label=f"Zipf fit, alpha = {fit['alpha']:.3f} (MLE, ranks "
                     f"{fit['ranks'][0]}-{fit['ranks'][1]})")
     ax.set_xlabel("rank k")
-    ax.set_ylabel("frequency pi_k (top d renormalized)")
-    ax.legend(loc="lower left")
+    ax.set_ylabel("frequency pi_k")
+    ax.legend(loc="lower left", fontsize=6)
     ax.set_title(res["source"])
     ax = axes[1]
     d = np.asarray(res["d"], float)
@@ -66,8 +66,8 @@ def kb25_real(res: dict, title: str = "KB25 on real frequencies"):
         ax.loglog(d, res["zipf_fit"][eps], "--", color=col, label=f"Zipf fit, eps={eps:g}")
     ax.set_xlabel("vocabulary size d (top-d words)")
     ax.set_ylabel("GD iterations to r <= eps")
-    ax.legend(loc="upper left")
-    ax.set_title("GD (step 1/pi_1), marginals only (KB25.reduce)")
+    ax.legend(loc="upper left", fontsize=6)
+    ax.set_title("GD (step 1/pi_1), marginals only")
     fig.suptitle(title)
     return fig
 
