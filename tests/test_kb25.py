@@ -208,3 +208,21 @@ def test_sweep_runs_the_bigram_problem(tmp_path):
     assert (tmp_path / "results.csv").is_file()
     assert sweep.main(["--problem", "bigram", "--flows", "adam", "--out",
                        str(tmp_path / "x")]) == 2
+
+
+def test_flows_are_the_small_step_limits():
+    model = bigram.BigramModel.zipf(30, 1.0, seed=1)
+    pi, q = model.pi, np.sort(model.C[0])[::-1]
+    t = 2.0 / pi[0]
+    for eta in (1e-1 / pi[0], 1e-2 / pi[0]):
+        n = int(round(t / eta))
+        gd = bigram.gd_relative_error(n, pi, pi, eta)[0]
+        gf = bigram.gf_relative_error(t, pi, pi)[0]
+        assert abs(gd / gf - 1) < 2 * eta * pi[0]  # (1 - x)^(2n) against e^(-2nx): O(eta)
+    s = 0.5 * q[0]
+    for n in (100, 1000):
+        sd = bigram.sign_relative_error(q, np.full(n, s / n))[-1]
+        sf = bigram.sf_relative_error(s, q)[0]
+        h = s / n  # each coordinate is within one step of the flow: |e_sd^2 - e_sf^2| <= 2 c h + h^2
+        assert abs(sd - sf) <= q.size * (2 * q[0] * h + h * h) / np.sum(q * q)
+    assert bigram.sf_relative_error(q[0], q)[0] == 0.0

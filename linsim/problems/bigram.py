@@ -45,12 +45,14 @@ __all__ = [
     "BigramModel",
     "gd_curve",
     "gd_relative_error",
+    "gf_relative_error",
     "halving_steps",
     "power_sum",
     "run_full",
     "sd_halving_error",
     "sd_power_error",
     "sd_power_errors",
+    "sf_relative_error",
     "sign_positions",
     "sign_relative_error",
 ]
@@ -214,6 +216,25 @@ def gd_relative_error(t, curvature, weights, eta: float) -> np.ndarray:
     for n, tt in enumerate(t):
         out[n] = 1.0 if tt == 0 else float(np.sum(w * np.exp(2.0 * tt * lq)) / np.sum(w))
     return out
+
+
+def gf_relative_error(t, curvature, weights) -> np.ndarray:
+    """Gradient flow ``W' = -grad L``: ``r(t) = sum_i w_i e^(-2 pi_i t) / sum_i w_i`` (the
+    small-step limit of :func:`gd_relative_error` at ``t/eta`` steps)."""
+    t = np.atleast_1d(np.asarray(t, dtype=np.float64))
+    pi = np.asarray(curvature, dtype=np.float64)
+    w = np.asarray(weights, dtype=np.float64)
+    return np.exp(-2.0 * t[:, None] * pi[None, :]) @ w / np.sum(w)
+
+
+def sf_relative_error(t, targets) -> np.ndarray:
+    """Sign flow ``W' in -Sgn(grad L)`` (Filippov): every coordinate moves at unit speed to its
+    target and sticks there, so ``r(t) = sum_k (c_k - t)_+^2 / sum_k c_k^2``, zero from
+    ``t = max c``: the d-dependence of sign descent is the discrete oscillation alone."""
+    t = np.atleast_1d(np.asarray(t, dtype=np.float64))
+    c = np.asarray(targets, dtype=np.float64)
+    e = np.maximum(c[None, :] - t[:, None], 0.0)
+    return np.sum(e * e, axis=1) / np.sum(c * c)
 
 
 def sign_positions(targets, steps) -> np.ndarray:
