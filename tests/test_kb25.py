@@ -223,6 +223,6 @@ def test_flows_are_the_small_step_limits():
     for n in (100, 1000):
         sd = bigram.sign_relative_error(q, np.full(n, s / n))[-1]
         sf = bigram.sf_relative_error(s, q)[0]
-        h = s / n  # each coordinate is within one step of the flow: |e_sd^2 - e_sf^2| <= 2 c h + h^2
+        h = s / n  # each coordinate within one step of the flow: |e_sd^2 - e_sf^2| <= 2ch + h^2
         assert abs(sd - sf) <= q.size * (2 * q[0] * h + h * h) / np.sum(q * q)
     assert bigram.sf_relative_error(q[0], q)[0] == 0.0
