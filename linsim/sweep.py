@@ -35,7 +35,8 @@ Problems
 :data:`PROBLEMS` maps a name to a :class:`ProblemRunner`: its parameter names, how to check one
 configuration and how to run one cell. ``onehot`` (the default) is the K24 one-hot model of
 ``python -m linsim.flow`` (its ``--problem onehot``) and reuses that command's checks and
-per-flow summary.
+per-flow summary. ``bigram`` is the KB25 linear bigram model of ``python -m linsim.kb25``
+(parameters ``alpha, d, eps``; flows ``gd, sign, halving``; each cell reports ``T_eps``).
 
 Outputs (in ``--out``)
 ----------------------

@@ -48,7 +48,7 @@ def _reduce_runs(quick: bool, mixed_rows: bool = False) -> dict:
     full = bigram.run_full(model, "gd", np.full(T, 1 / pi[0]))
     red = bigram.gd_relative_error(np.arange(T + 1), pi, pi, 1 / pi[0])
     runs["gd"] = (full, red)
-    # sign descent: a constant step (tuned for this horizon), averaged; and the halving rule
+    # sign descent: the constant step 0.9 c_max/T, averaged; and the halving schedule
     eta = 0.9 * q[0] / T
     full = bigram.run_full(model, "sign", np.full(T, eta), average=True)
     red = bigram.sign_relative_error(q, np.full(T, eta), average=True)
