@@ -190,6 +190,11 @@ def build_parser() -> argparse.ArgumentParser:
                    help="threads for the blocks of classes of the one-hot model, integrated "
                         "independently, an integer in [1, 4096]; the numbers do not depend on "
                         "it (default: every usable CPU)")
+    p.add_argument("--frequencies", default=None, metavar="PATH|wordfreq:LANG",
+                   help="real class frequencies instead of Zipf: the --classes most frequent "
+                        "of a .csv/.tsv with a count column, a .npy of counts, or "
+                        "wordfreq:LANG (pip install -e '.[real]'); also runs their maximum-"
+                        "likelihood Zipf fit and draws both")
     p.add_argument("--out", type=Path, default=None, metavar="DIR",
                    help="output folder (default linsim-out/flow-c{C}-z{A})")
     p.add_argument("--json", action="store_true",
@@ -236,9 +241,27 @@ def check_args(args) -> None:
             raise UsageError(
                 f"--mode full needs about {need / 2**30:.1f} GiB for c = {c} "
                 f"({avail / 2**30:.1f} GiB available); use --mode reduced")
+    _load_frequencies(args)
     if args.out is None:
         tag = "" if problem == "onehot" else f"{problem}-"
         args.out = Path(f"linsim-out/flow-{tag}c{c}-z{args.zipf:g}")
+
+
+def _load_frequencies(args) -> None:
+    """``--frequencies``: load the counts (one-line UsageError on bad input) and fit their
+    Zipf exponent by maximum likelihood over ranks 1..c (:mod:`linsim.problems.frequencies`)."""
+    args.freq = args.fit = None
+    if getattr(args, "frequencies", None) is None:
+        return
+    from .problems.frequencies import FrequencyError, load_frequencies, zipf_mle
+
+    try:
+        freq = load_frequencies(args.frequencies)
+        args.pi = freq.top(args.classes)
+    except FrequencyError as e:
+        raise UsageError(str(e)) from None
+    args.freq, args.fit = freq, zipf_mle(freq, (1, args.classes))
+    args.zipf = args.fit["alpha"]  # the Zipf run beside the real one, and the --out name
 
 
 def stiffness_note(args) -> str | None:
@@ -409,7 +432,15 @@ def write_outputs(run, summary: dict, out: Path, plot: bool) -> list[Path]:
     paths = [io.write_json(out / "summary.json", summary),
              io.write_npz(out / "trajectories.npz", arrays),
              io.write_csv(out / "per_class.csv", cols)]
-    if plot:
+    if plot and getattr(run, "fit_run", None) is not None:  # --frequencies: real vs Zipf fit
+        from .plotting.kb25 import k24_real_groups
+
+        fig = k24_real_groups(run, run.fit_run, summary["frequencies"]["zipf_fit"],
+                              summary["frequencies"]["source"])
+        paths += io.save_figure(fig, out / "group_losses", {
+            "claims": summary["claims"], "classes": summary["classes"],
+            "frequencies": summary["frequencies"], "versions": summary["versions"]})
+    elif plot:
         if summary.get("problem", "onehot") == "unigram":
             from .plotting.y25 import y25_group_gaps as draw
         else:
@@ -516,6 +547,9 @@ def main(argv: list[str] | None = None) -> int:
                 return 1
             compile_progress(PROG, "compiled and cached; the run is done")
             summary = summarize(run, args, time.perf_counter() - start)
+            if getattr(args, "freq", None) is not None:
+                summary["frequencies"] = {"source": args.freq.source,
+                                          "available": args.freq.size, "zipf_fit": args.fit}
             try:
                 with deferred_signals():  # every output file, or none
                     paths = write_outputs(run, summary, args.out, plot=not args.no_plot)
@@ -540,15 +574,27 @@ def _run(args):
         from .experiments.y25 import run_unigram
         from .problems.softmax import UnigramModel
 
-        return run_unigram(UnigramModel(args.classes, args.zipf), args.flows, t_max=args.t_max,
+        model = (UnigramModel(args.classes, args.zipf) if getattr(args, "freq", None) is None
+                 else UnigramModel.from_frequencies(args.pi))
+        return run_unigram(model, args.flows, t_max=args.t_max,
                            points=args.points, groups=args.groups, method=args.method,
                            rtol=args.rtol, atol=args.atol, eps=args.eps,
                            sign_method=args.sign_method, progress=not args.quiet,
                            flow_params=flow_params(args))
-    from .experiments.k24 import run_onehot
     from .problems.softmax import OneHotModel
 
-    model = OneHotModel(args.classes, args.zipf, args.mode)
+    if getattr(args, "freq", None) is None:
+        return _run_onehot(args, OneHotModel(args.classes, args.zipf, args.mode))
+    run = _run_onehot(args, OneHotModel.from_frequencies(args.pi, args.mode))
+    # --frequencies: the same run on the Zipf law fitted to them, for the figure
+    run.fit_run = _run_onehot(args, OneHotModel(args.classes, args.fit["alpha"], args.mode))
+    return run
+
+
+def _run_onehot(args, model):
+    """One K24 one-hot run of ``model`` with the settings of ``args``."""
+    from .experiments.k24 import run_onehot
+
     closed = args.sign_method == "closed" and "sign" in args.flows
     flows = tuple(f for f in args.flows if not (closed and f == "sign"))
     run = run_onehot(model, flows, t_max=args.t_max, points=args.points, groups=args.groups,

@@ -35,7 +35,8 @@ Problems
 :data:`PROBLEMS` maps a name to a :class:`ProblemRunner`: its parameter names, how to check one
 configuration and how to run one cell. ``onehot`` (the default) is the K24 one-hot model of
 ``python -m linsim.flow`` (its ``--problem onehot``) and reuses that command's checks and
-per-flow summary.
+per-flow summary. ``bigram`` is the KB25 linear bigram model of ``python -m linsim.kb25``
+(parameters ``alpha, d, eps``; flows ``gd, sign, halving``; each cell reports ``T_eps``).
 
 Outputs (in ``--out``)
 ----------------------
@@ -207,6 +208,51 @@ def _flow_help() -> dict[str, str]:
     return {a.dest: a.help for a in build_parser()._actions if a.help}
 
 
+_BIGRAM_PARAMS = ("alpha", "d", "eps")
+_BIGRAM_METHODS = ("gd", "sign", "halving")
+
+
+def _bigram_prepare(raw: dict[str, str], flows: list[str] | None,
+                    out: Path) -> tuple[dict, tuple[str, ...]]:
+    """Check one KB25 bigram configuration (THEORY.md, "KB25"); ``flows`` are the methods."""
+    checks = {"alpha": number("--alpha", float, 0.0, 10.0, lo_open=True),
+              "d": number("--d", int, 2, 10**9), "eps": number("--eps", float, 0.0, 1.0,
+                                                                  lo_open=True)}
+    params = {"alpha": 1.0, "d": 10**4, "eps": 0.01}
+    for k, v in raw.items():
+        try:
+            params[k] = checks[k](v)
+        except argparse.ArgumentTypeError as e:
+            raise UsageError(str(e)) from None
+    methods = tuple(flows or ("gd", "sign"))
+    bad = [m for m in methods if m not in _BIGRAM_METHODS]
+    if bad or params["eps"] >= 1:
+        raise UsageError(f"--flows must be a comma list from {','.join(_BIGRAM_METHODS)} and "
+                         f"--eps in (0, 1) for problem bigram, got {','.join(methods)} and "
+                         f"{params['eps']:g}")
+    if params["alpha"] <= 1 and params["d"] > 10**8 and "gd" in methods:
+        raise UsageError(f"--d must be <= 1e8 for method gd at alpha <= 1 (its sum has d "
+                         f"terms), got {params['d']}")
+    return params, methods
+
+
+def _bigram_run(params: dict, method: str) -> dict:
+    """One KB25 cell: the iterations to ``r <= eps`` (:mod:`linsim.experiments.kb25`)."""
+    from .experiments import kb25 as K
+
+    a, d, eps = params["alpha"], params["d"], params["eps"]
+    if method == "gd":
+        t = K.gd_time_large(a, d, eps) if a > 1 else K.gd_times(a, [d], eps)[0]
+        T, pred, name = math.ceil(t), K.gd_predicted(a, d, eps), "T_eps_gd"
+    elif method == "sign":
+        T, pred, name = K.sd_time(a, d, eps)["T"], K.sd_predicted(a, d, eps), "T_eps_sign"
+    else:
+        T, pred, name = K.sd_time(a, d, eps, "halving")["T"], K.halving_bound(a, d, eps), \
+            "T_eps_halving"
+    return {"rate_name": name, "rate_measured": T, "rate_predicted": pred, "max_rel_err": None,
+            "final_loss": eps, "steps": T, "rejected": 0, "rhs_evals": 0}
+
+
 #: The problems a sweep can run, by name. Add a :class:`ProblemRunner` here to sweep another
 #: (here, at import: worker processes and Dask workers look the runner up by name in their own
 #: import of this module).
@@ -216,6 +262,14 @@ PROBLEMS: dict[str, ProblemRunner] = {
         description="K24 one-hot softmax model with Zipf classes (python -m linsim.flow)",
         params=_ONEHOT_PARAMS, prepare=_onehot_prepare, run=_onehot_run,
         memory_bytes=_onehot_memory, help=_flow_help()),
+    "bigram": ProblemRunner(
+        name="bigram",
+        description="KB25 linear bigram model: iterations to relative error eps of gd, sign "
+                    "(step tuned to the horizon) and halving (python -m linsim.kb25)",
+        params=_BIGRAM_PARAMS, prepare=_bigram_prepare, run=_bigram_run,
+        memory_bytes=lambda p: 24 * p["d"] if p["alpha"] <= 1 else 24 * 2**20,
+        help={"alpha": "Zipf exponent in (0, 10]", "d": "vocabulary size, 2..1e9",
+              "eps": "target relative error in (0, 1)"}),
 }
 
 

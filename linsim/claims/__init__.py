@@ -185,5 +185,5 @@ def _gather() -> tuple[dict[str, Claim], dict[str, Figure]]:
 
 
 #: Modules of this package that register claims, one per paper.
-PAPERS: tuple[str, ...] = ("k24", "k24_linear", "y25", "z24", "z20", "pl23", "adam")
+PAPERS: tuple[str, ...] = ("k24", "k24_linear", "y25", "z24", "z20", "pl23", "adam", "kb25")
 CLAIMS, FIGURES = _gather()

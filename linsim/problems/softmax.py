@@ -586,6 +586,22 @@ class OneHotModel:
         object.__setattr__(self, "pi", zipf.zipf_frequencies(self.classes, self.zipf))
         object.__setattr__(self, "classes", int(self.classes))  # 5.0 was validated as 5
 
+    @classmethod
+    def from_frequencies(cls, pi, mode: str = "full") -> OneHotModel:
+        """The model for given class frequencies ``pi`` (positive; sorted non-increasing and
+        normalized here); ``zipf`` is NaN."""
+        pi = np.sort(np.asarray(pi, dtype=np.float64).ravel())[::-1]
+        if pi.size < 2 or not np.all(np.isfinite(pi) & (pi > 0)):
+            raise ValueError("pi must hold at least 2 finite numbers > 0")
+        if mode not in ("full", "reduced"):
+            raise ValueError(f"mode must be 'full' or 'reduced', got {mode!r}")
+        obj = object.__new__(cls)
+        object.__setattr__(obj, "classes", int(pi.size))
+        object.__setattr__(obj, "zipf", float("nan"))
+        object.__setattr__(obj, "mode", mode)
+        object.__setattr__(obj, "pi", pi / np.sum(pi[::-1]))
+        return obj
+
     @property
     def state_size(self) -> int:
         """Number of integrated states."""
