@@ -161,6 +161,20 @@ def controls_table(rows: list[dict]) -> str:
     return "\n".join(out)
 
 
+def controls_markdown(rows: list[dict]) -> str:
+    """The negative controls as a Markdown table, one row per mutant."""
+    out = ["| claim | mutant | changes | measured | status |", "|---|---|---|---|---|"]
+    for r in rows:
+        for c in r["control"]:
+            mutant = c["mutant"].replace("|", "\\|")
+            out.append(f"| {r['id']} | {mutant} | {c['kind']} | {_fmt(c['measured'])} | "
+                       f"{c['status']} |")
+        if not r["control"] or r["problems"]:
+            out.append(f"| {r['id']} | {'; '.join(r['problems']) or 'no controls'} | - | - | "
+                       "MISSED |")
+    return "\n".join(out)
+
+
 def markdown(rows: list[dict]) -> str:
     """The report as a Markdown table (the README's claims table is made with ``--markdown``)."""
     def cell(text: str) -> str:
@@ -231,13 +245,19 @@ def main(argv: list[str] | None = None, registry: dict[str, Claim] | None = None
         return _html_run(args, ids, registry, figures, argv)
     if args.controls:
         rows = [verify_controls(registry[i], args.quick) for i in ids]
-        if args.json:
-            sys.stdout.write(io.dumps(rows))
-        else:
-            print(controls_table(rows))
-        return 1 if any(r["status"] != "DETECTED" for r in rows) else 0
+        return _print_controls(rows, args)
     rows = [verify_claim(registry[i], args.quick) for i in ids]
     return _print_claims(rows, args)
+
+
+def _print_controls(rows: list[dict], args: argparse.Namespace) -> int:
+    if args.json:
+        sys.stdout.write(io.dumps(rows))
+    elif args.markdown:
+        print(controls_markdown(rows))
+    else:
+        print(controls_table(rows))
+    return 1 if any(r["status"] != "DETECTED" for r in rows) else 0
 
 
 def _print_claims(rows: list[dict], args: argparse.Namespace) -> int:
@@ -271,12 +291,7 @@ def _html_run(args: argparse.Namespace, ids: list[str], registry: dict[str, Clai
     report.write(args.html, report.render(rows, prov))
     print(f"{PROG}: wrote {args.html}", file=sys.stderr)
     if args.controls:
-        ctl = [r["controls"] for r in rows]
-        if args.json:
-            sys.stdout.write(io.dumps(ctl))
-        else:
-            print(controls_table(ctl))
-        return 1 if any(r["status"] != "DETECTED" for r in ctl) else 0
+        return _print_controls([r["controls"] for r in rows], args)
     plain = [{k: v for k, v in r.items() if k not in ("controls", "figure")} for r in rows]
     return _print_claims(plain, args)
 
