@@ -116,7 +116,7 @@ def half_loss_figure(study: dict, title: str | None = None):
             ax.loglog(x, gc[1:, g], color=colors[g], label=f"group {g + 1}")
         ax.axhline(0.5 * log_c, color="0.3", ls=":", lw=0.7)
         ax.set_ylim(_floor(gc[1:]), 2 * log_c)
-        ax.set_title(f"{_label(name)}, lr = {res.chosen[name].lr:.3g}")
+        ax.set_title(f"{_label(name)}, lr = {res.chosen[name].lr:.3g}", fontsize=8)
         ax.set_xlabel("step")
     axes[0].set_ylabel("mean loss of the group")
     axes[0].legend(loc="lower left", fontsize=6, title="frequent to rare", title_fontsize=6)
@@ -145,9 +145,10 @@ def half_loss_figure(study: dict, title: str | None = None):
     if np.isfinite(ref):
         ax.loglog(freq, ref * (freq / mid) ** -1.0, "k--", lw=0.7, label="slope -1")
     ax.axhline(H, color="0.5", lw=0.5)
+    _no_minor_labels(ax)
     ax.set_xlabel("class frequency of the group")
     ax.set_ylabel("steps until the group's loss halves")
-    ax.set_title("half-loss steps (open: censored at the horizon)")
+    ax.set_title("half-loss steps (open: censored)", fontsize=8)
     ax.legend(loc="best", fontsize=6)
     fig.suptitle(title or f"K24.experiment: {res.data.name}", fontsize=8)
     return fig
