@@ -28,6 +28,30 @@ How each is measured, and what makes it fail:
 Every slope is a mean over seeds; its tolerance is the 95 % percentile-bootstrap half-width over
 those seeds (plus, for step counts, the resolution of an integer step), always taken from the
 real runs, so a control changes only the measurement.
+
+Findings (the simulations disagree with THEORY.md; the claims FAIL and say so):
+
+* K24.assignment: the ratios do not approach 1 like 1/(c pi_k) along training. Early (p_bar_k
+  near 1/c) the Hessian ratio is ~ 1/pi_k (the other classes' samples weigh as much as class
+  k's own at W = 0), with slope about -1 but far from 1 in level; once the classes are being
+  fitted, the class's own part is no longer p_bar (1 - p_bar) pi_k Hbar^k: the mean of
+  p (1 - p) over the samples exceeds p_bar (1 - p_bar) (Jensen), the Hessian ratio settles near
+  2.6 for every class (slope of log|ratio - 1| near 0), and the gradient ratio falls to
+  0.44-0.93, furthest from 1 for the *frequent* classes (measured at m = 8, 5 seeds: GD's slopes
+  go from -1.35 (gradient) and -1.11 (Hessian) at step 1 to +0.69 and -0.26 at step 300;
+  Adam's Hessian slope stays at -1.00 +- 0.01 to step 100 while its level is ~ 1/pi_k).
+* K24.experiment: under GD the half-loss steps grow much more slowly than 1/pi (slope about
+  -0.6 at m = 5). With d > n the Gram matrix of the random inputs is about (d/12) I plus a
+  rank-one mean part: every sample's logits move at a rate independent of its class, and the
+  class frequency enters only through the bias, which sets a rare class's starting loss to
+  log(1/pi_k) > log c. The half-loss step then grows like log(1/pi_k) - log(c)/2, not like
+  1/pi_k (m = 5 groups 2-5: predicted ratios 1 : 2.2 : 3.4 : 4.6, measured 1 : 2.0 : 2.9 :
+  3.6). The one-hot model of K24.gf-rate has one shared input per class; these data do not.
+  Sign descent at its largest stable step (by the overall-loss rule) oscillates at a floor
+  that leaves a group above half its loss (censored, not consistent with the fit: NaN).
+* K24.assignment-iid: inside the window the slope starts at 1/2 and drifts down as classes
+  begin to be fitted (GD, m = 5: 0.49 at step 14 to 0.38 at step 140), so the window mean
+  (0.455, interval 0.436-0.485 over 3 seeds) misses 1/2 by about two half-widths in quick mode.
 """
 
 from __future__ import annotations

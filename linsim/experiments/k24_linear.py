@@ -120,6 +120,11 @@ RISE = 0.05
 #: --optimizers gd,sign,adam`` (:func:`experiment` with ``select="stable"``).
 STABLE: dict[int, dict] = {
     5: {"steps": 500, "lrs": {"gd": 0.1, "sign": 0.01, "adam": 0.01}},
+    # measured with largest_stable(7, name, 1000) (same rule; the grid from its top down):
+    # rises GD 10 .. 0.316: 224, 217, 246, 9.9; 0.1: 0.16; 0.0316: 0. Sign 0.01: 0.52,
+    # 0.00316: 0.033. Adam 0.1, 0.0316, 0.01: 30.6, 5.9, 0.54; 0.00316: 0.018
+    7: {"steps": 1000, "lrs": {"gd": 0.03162277660168379, "sign": 0.0031622776601683794,
+                               "adam": 0.0031622776601683794}},
 }
 #: Predicted slope of log(half-loss steps) against log(group frequency) (THEORY.md,
 #: K24.experiment: GD's times grow like 1/pi, K24.gf-rate; sign descent's and Adam's do not).
