@@ -467,10 +467,11 @@ FIGURES = [
            "steps. Not GD at its best stable step.", _fig_eos),
     Figure("k24_linear_assignment", ("K24.assignment", "K24.assignment-iid"),
            "Left: on class-dependent inputs, the gradient and Hessian-block ratios of "
-           "Proposition 2 against c pi_k along GD and Adam (THEORY: |ratio - 1| ~ 1/(c pi_k)). "
-           "Right: on random heavy-tailed labels, per-class gradient norm against Hessian-block "
-           "trace inside the window (mean absorbed, classes far from fitted), slope 1/2 "
-           "derived in proofs/.", _fig_assignment),
+           "Proposition 2 against c pi_k along GD and Adam (THEORY: distance from 1 ~ "
+           "1/(c pi_k)). "
+           "Right: on random heavy-tailed labels, the slope of log ||grad_k|| against "
+           "log tr H_kk along GD and Adam, dots inside the window (mean absorbed, classes far "
+           "from fitted); 1/2 derived in proofs/.", _fig_assignment),
     Figure("k24_linear_init", ("K24.init-grad-hess", "K24.block-rows"),
            "At W = 0 the per-class gradient norms are imbalanced while the Hessian-block "
            "traces are equal; per sample each row of Hessian blocks sums to zero (central "
