@@ -462,6 +462,23 @@ def test_cli_runs_writes_reproducible_files_and_json(tmp_path):
     assert len(lines) == 1 + 3 * recorded
 
 
+def test_cli_select_stable_reports_half_loss_steps(tmp_path):
+    """--select stable keeps each grid's largest stable step and reports the half-loss steps
+    and their slope (K24.experiment)."""
+    r = _run_cli(["--m", "4", "--steps", "120", "--optimizers", "gd,adam", "--select",
+                  "stable", "--quiet", "--json", "--no-plot", "--out", str(tmp_path / "o")])
+    assert r.returncode == 0, r.stderr
+    doc = json.loads(r.stdout)
+    assert doc["select"] == "stable" and doc["prior_groups"] == []  # m = 4: log 4 > log(15)/2
+    for name in ("gd", "adam"):
+        o = doc["optimizers"][name]
+        assert o["lr_source"].startswith("grid, largest stable")
+        assert o["rise"] <= K.RISE
+        assert all(t["rise"] > K.RISE for t in o["trials"] if t["lr"] > o["lr"])
+        assert len(o["half_loss_steps"]) == 4
+    assert doc["optimizers"]["gd"]["half_loss_predicted"] == -1.0
+
+
 def test_cli_prints_the_estimate_for_m_11_and_refuses_when_memory_is_short(monkeypatch,
                                                                           capsys, tmp_path):
     monkeypatch.setattr(cli, "available_memory", lambda: 2 * 2**30)
