@@ -495,3 +495,13 @@ def test_cli_help(capsys):
         cli.main(["--help"])
     out = capsys.readouterr().out
     assert e.value.code == 0 and "--float32" in out and "--optimizers" in out
+
+
+def test_blas_threads_sets_and_restores_the_thread_count():
+    api = K._openblas()
+    if api is None:
+        pytest.skip("NumPy's BLAS is not OpenBLAS")
+    before = api[0]()
+    with K.blas_threads(1):
+        assert api[0]() == 1
+    assert api[0]() == before

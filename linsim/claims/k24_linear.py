@@ -147,14 +147,21 @@ def _check_block_rows(quick: bool, loss: str = "softmax") -> Measurement:
 def _assign_runs(quick: bool, seed: int, centred: bool = False, frequencies: str =
                  "heavy_tailed"):
     from .. import optimizers as opt
-    from ..experiments.k24_linear import assignment_ratios, gd_safe_lr, ratio_slopes, run_lockstep
+    from ..experiments.k24_linear import (
+        assignment_ratios,
+        blas_threads,
+        gd_safe_lr,
+        ratio_slopes,
+        run_lockstep,
+    )
     from ..problems.linear import LinearModel, heavy_tailed_means
 
     p = ASSIGN[quick]
     data = heavy_tailed_means(p["m"], seed=seed, centred=centred, frequencies=frequencies)
     model = LinearModel(data, bias=False)
     entries = [("gd", opt.gd(gd_safe_lr(model))), ("adam", opt.adam(ASSIGN_ADAM_LR))]
-    runs = run_lockstep(model, entries, p["steps"], snapshots=p["snaps"])
+    with blas_threads(1):
+        runs = run_lockstep(model, entries, p["steps"], snapshots=p["snaps"])
     out = {}
     for tr in runs:
         per = {}
@@ -219,7 +226,13 @@ def _check_assignment(quick: bool, **data_kw) -> Measurement:
 # --------------------------------------------------------------------------------------------
 @lru_cache(maxsize=8)
 def _iid_runs(quick: bool, seed: int, label_means: float = 0.0):
-    from ..experiments.k24_linear import SPECS, iid_slopes, run_lockstep, snapshot_steps
+    from ..experiments.k24_linear import (
+        SPECS,
+        blas_threads,
+        iid_slopes,
+        run_lockstep,
+        snapshot_steps,
+    )
     from ..problems.linear import LinearData, LinearModel, heavy_tailed_labels
 
     p = IID[quick]
@@ -237,9 +250,11 @@ def _iid_runs(quick: bool, seed: int, label_means: float = 0.0):
     model = LinearModel(data)
     lrs = {"gd": _lrs(p["m"])["gd"], "adam": IID_ADAM_LR}
     entries = [(n, SPECS[n].make(lrs[n])) for n in ("gd", "adam")]
-    runs = run_lockstep(model, entries, p["steps"], snapshots=snapshot_steps(p["steps"], 6))
-    return {tr.name: {"lr": tr.lr, "rise": tr.rise, "rows": iid_slopes(model, tr)}
-            for tr in runs}
+    with blas_threads(1):
+        runs = run_lockstep(model, entries, p["steps"],
+                            snapshots=snapshot_steps(p["steps"], 6))
+        return {tr.name: {"lr": tr.lr, "rise": tr.rise, "rows": iid_slopes(model, tr)}
+                for tr in runs}
 
 
 def _iid_table(quick: bool, window: str = "gates", label_means: float = 0.0) -> dict:
@@ -291,15 +306,15 @@ def _check_iid(quick: bool, window: str = "gates", label_means: float = 0.0) -> 
 # --------------------------------------------------------------------------------------------
 @lru_cache(maxsize=4)
 def _study(quick: bool, gd_as: str = "gd", frequencies: str = "heavy_tailed"):
-    from ..experiments.k24_linear import half_loss_study
+    from ..experiments.k24_linear import blas_threads, half_loss_study
 
     p = EXPERIMENT[quick]
     lrs = _lrs(p["m"])
     run_lrs = {n: lrs[n] for n in HALF_OPTIMIZERS}
     data_kw = None if frequencies == "heavy_tailed" else {"dataset": frequencies}
-    study = half_loss_study(p["m"], run_lrs, p["steps"], p["seeds"], data_kw=data_kw,
-                            keep_first=True, as_gd=None if gd_as == "gd" else gd_as)
-    return study
+    with blas_threads(1):
+        return half_loss_study(p["m"], run_lrs, p["steps"], p["seeds"], data_kw=data_kw,
+                               keep_first=True, as_gd=None if gd_as == "gd" else gd_as)
 
 
 def _half_table(study: dict) -> dict:
