@@ -409,7 +409,8 @@ def _eos(quick: bool):
     data = heavy_tailed_labels(m)
     model = LinearModel(data)
     runs = run_lockstep(model, [("gd", opt.gd(0.1)), ("gd", opt.gd(10.0))], steps)
-    chosen = {f"GD lr {tr.lr:g}": tr for tr in runs}
+    chosen = {"GD (edge of stability)" if tr.lr > 1 else "GD (past its stable step)": tr
+              for tr in runs}
     return ExperimentResult(data, steps, chosen, {}, {k: "given" for k in chosen})
 
 
@@ -419,7 +420,8 @@ def _fig_eos(quick: bool):
     res = _eos(quick)
     return experiment_figure(res, title=(
         f"Edge of stability, outside the theory: GD at lr 0.1 and 10 on {res.data.name}, "
-        f"{res.steps} steps (the loss spikes, then every group is fitted)"), levels=False)
+        f"{res.steps} steps\n(the loss spikes, then every group is fitted; not GD at its "
+        "best stable step)"), levels=False)
 
 
 def _fig_assignment(quick: bool):
