@@ -53,7 +53,13 @@ Findings (the simulations disagree with THEORY.md; the claims FAIL and say so):
   its largest stable step by the overall-loss rule (3.2e-3 at m = 7, 1e-2 at m = 5) oscillates
   at a floor that leaves groups above half their loss (censored, inconsistent with a flat
   fit); Adam at 3.2e-3 halves group 2 at step 2 with the bias, then every other group at
-  18-27 steps: slope -0.43 (all 5 seeds identical), against 0 with resolution 0.13.
+  18-27 steps: slope -0.43 (all 5 seeds identical), against 0 with resolution 0.13. At
+  THEORY's step sizes (GD 0.01, sign 1e-4, Adam 1e-3; m = 7, 1000 steps, 3 seeds) GD halves
+  only group 2 (step 256; the formula gives 229), sign descent's slope is -0.183 (interval
+  -0.185..-0.181; steps 110, 249, 290, 289, 276, 253 for groups 2-7), Adam's -0.41 (steps 5, 60,
+  56, 42, 42, 48). The half-loss step measures the time to close the gap log(1/pi_g) -
+  log(c)/2 that the bias opens, for every optimizer; a group-wise rate from each group's
+  post-prior loss would separate the optimizers' frequency dependence from that gap.
 * K24.assignment-iid: inside the window the slope starts at 1/2 and drifts down as classes
   begin to be fitted. GD at m = 7: 0.510 at step 46, 0.500 at step 100, 0.389 at step 1000
   (median class fitted 0.06); window mean 0.4706 (interval 0.4692..0.4714, 5 seeds), so it
