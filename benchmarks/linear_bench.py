@@ -17,6 +17,12 @@ Targets:
    the code before issue 8's performance pass: two ``n x D x c`` products per model and step)
    and on their logits (``gram`` on, the default: one ``n x n x c`` product, see
    :func:`linsim.experiments.k24_linear.run_lockstep`).
+4. **All optimizers stepped together** (issue 17 item 3): GD, sign descent and Adam of
+   K24.experiment advance in lockstep with ``gram`` off, so every step is one product
+   ``A [W_1 .. W_k]^T`` and one ``R^T A`` for all of them
+   (:func:`linsim.experiments.k24_linear.run_lockstep`); its wall time against a bare loop of
+   the same two products for the same number of steps, timed in the same run (interleaved
+   repeats), target <= 1.5x. ``--part lockstep``.
 3. **The Adam update** (:func:`linsim.optimizers.update`), ns per entry for n = 10^5 .. 10^6:
    the compiled branch-free rule against the rule it replaced (an ``if m != 0`` around the
    store, Python error model; kept verbatim below as :func:`_adam_before`), interleaved, with
@@ -135,6 +141,40 @@ def experiment_time(m: int, steps: int, lrs: dict, dtype, repeats: int = 1,
             "variants": rows}
 
 
+def lockstep_cost(m: int, steps: int, lrs: dict, repeats: int = 3) -> dict:
+    """Median wall time of :func:`run_lockstep` (``gram`` off: one stacked product pair per
+    step for every optimizer) against a bare loop of the same two products."""
+    from linsim.experiments.k24_linear import run_lockstep
+
+    model = LinearModel(heavy_tailed_labels(m))
+    entries = [(n, SPECS[n].make(float(lr))) for n, lr in lrs.items()]
+    k = len(entries)
+    A = model.A
+    rng = np.random.default_rng(0)
+    W2 = rng.standard_normal((k * model.c, model.D)) * 0.01
+    R = rng.random((model.n, k * model.c))
+    G = np.empty((k * model.c, model.D))
+
+    def bare():
+        for _ in range(steps):
+            np.matmul(A, W2.T)
+            np.matmul(R.T, A, out=G)
+
+    def run():
+        run_lockstep(model, entries, steps, gram=False)
+
+    run_lockstep(model, entries, 2, gram=False)
+    bare()
+    tr, tb = [], []
+    for _ in range(repeats):
+        tr.append(_time(run))
+        tb.append(_time(bare))
+    r, b = statistics.median(tr), statistics.median(tb)
+    return {"m": m, "steps": steps, "optimizers": list(lrs), "lockstep_s": r, "bare_s": b,
+            "ratio": r / b, "target": TARGET_RATIO, "met": r / b <= TARGET_RATIO,
+            "all_lockstep_s": tr, "all_bare_s": tb}
+
+
 @njit
 def _adam_before(hyper, k, w, g, m, v):
     """The Adam branch of :func:`linsim.optimizers.update` as it was before issue 8's
@@ -202,7 +242,9 @@ def update_cost(sizes=(10**5, 3 * 10**5, 10**6), repeats: int = 9, inner: int = 
 
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--part", choices=("grad", "experiment", "update", "all"), default="all")
+    p.add_argument("--part", choices=("grad", "experiment", "update", "lockstep", "all"),
+                   default="all")
+    p.add_argument("--lockstep-m", type=int, default=7, help="part 4: groups m (default 7)")
     p.add_argument("--steps", type=int, default=FULL_STEPS,
                    help="steps of part 2 (the time is scaled to 10,000)")
     p.add_argument("--repeats", type=int, default=15, help="repeats of parts 1 and 3")
@@ -238,6 +280,11 @@ def main(argv=None) -> int:
                                             args.experiment_repeats, variants[args.variants])
     if args.part in ("update", "all"):
         out["update"] = update_cost(repeats=args.repeats)
+    if args.part in ("lockstep", "all"):
+        steps = min(args.steps, 200)
+        out["lockstep"] = lockstep_cost(args.lockstep_m, steps,
+                                        {"gd": 0.01, "sign": 1e-4, "adam": 1e-3},
+                                        max(1, min(args.repeats, 5)))
     if args.json:
         sys.stdout.write(json.dumps(io.to_jsonable(out), indent=2) + "\n")
         return 0
@@ -265,6 +312,11 @@ def main(argv=None) -> int:
         for name, r in e["variants"].items():
             print(f"rarest group / log c ({name}): " + ", ".join(
                 f"{n} {v:.3g}" for n, v in r["rarest_over_log_c"].items()))
+    if "lockstep" in out:
+        r = out["lockstep"]
+        print(f"\nGD, sign descent and Adam stepped together (m = {r['m']}, {r['steps']} "
+              f"steps): lockstep {r['lockstep_s']:.2f} s, bare products {r['bare_s']:.2f} s, "
+              f"ratio {r['ratio']:.2f} (target <= {r['target']}: {r['met']})")
     if "update" in out:
         print("\n| n | Adam before (ns/entry) | after (ns/entry) | speedup | same bits | load |")
         print("|---|---|---|---|---|---|")

@@ -89,6 +89,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--tune", action="store_true",
                    help="tune every optimizer without --lr on its grid at this --steps "
                         "(default: use the tabulated step sizes where they exist)")
+    p.add_argument("--select", choices=("final", "stable"), default="final",
+                   help="how a grid's step size is chosen: the best final loss (default) or "
+                        "the largest stable step, whose overall loss never rises more than "
+                        "5%% above its running minimum (K24.experiment; implies --tune for "
+                        "the optimizers without --lr)")
     p.add_argument("--seed", type=number("--seed", int, 0, 2**32 - 1), default=0,
                    help="data seed, an integer in [0, 2^32 - 1] (default 0)")
     p.add_argument("--float32", action="store_true",
@@ -112,7 +117,8 @@ def plan(args) -> tuple[dict[str, float], list[str]]:
     for name in args.optimizers:
         if name in fixed:
             continue
-        if not args.tune and table is not None and name in table["lrs"]:
+        if (not args.tune and args.select == "final" and table is not None
+                and name in table["lrs"]):
             fixed[name] = table["lrs"][name]
         else:
             tune.append(name)
@@ -169,14 +175,30 @@ def _duration(seconds: float) -> str:
 
 def summarize(result, args, fixed: dict, tune: list) -> dict:
     """The ``summary.json`` document (no timings: same seed, same bytes)."""
-    from .experiments.k24_linear import SPECS, TUNED, criterion, grid_edges
+    from .experiments.k24_linear import (
+        HALF_SLOPE,
+        SPECS,
+        TUNED,
+        criterion,
+        grid_edges,
+        group_frequencies,
+        half_loss_slope,
+        half_loss_steps,
+        prior_groups,
+    )
 
     crit = criterion(result)
+    freq = group_frequencies(result.data)
+    prior = prior_groups(result.data)
     table = TUNED.get(args.m)
     opts = {}
     for name, tr in result.chosen.items():
+        half = half_loss_steps(tr, result.data)
+        fit = half_loss_slope(np.where(prior, np.nan, half)[~prior], freq[~prior])
         if name in args.lr:
             source = "--lr"
+        elif name in tune and args.select == "stable":
+            source = f"grid, largest stable step over {args.steps} steps"
         elif name in tune:
             source = f"grid, best final loss at {args.steps} steps"
         else:
@@ -191,8 +213,13 @@ def summarize(result, args, fixed: dict, tune: list) -> dict:
             "final_groups": result.group_curves(name)[-1],
             "rarest_over_log_c": crit["rarest_over_log_c"][name],
             "crossings": crit["crossings"][name],
-            "trials": [{"lr": lr, "final_loss": f, "diverged_at": dv}
-                       for lr, f, dv in result.trials[name]],
+            "rise": tr.rise,
+            "half_loss_steps": [None if not math.isfinite(v) else int(v) for v in half],
+            "half_loss_slope": fit["slope"],
+            "half_loss_censored": fit["censored"],
+            "half_loss_predicted": HALF_SLOPE.get(name),
+            "trials": [{"lr": lr, "final_loss": f, "diverged_at": dv, "rise": ri}
+                       for lr, f, dv, ri in result.trials[name]],
         }
     d = result.data
     return {
@@ -205,6 +232,9 @@ def summarize(result, args, fixed: dict, tune: list) -> dict:
         "criterion": {k: crit[k] for k in ("margin", "passed", "gd_floor",
                                            "adaptive_ceiling")},
         "grid_edges": grid_edges(result),
+        "select": args.select,
+        "group_frequencies": freq.tolist(),
+        "prior_groups": np.flatnonzero(prior).tolist(),
         "versions": io.versions(),
         "command": " ".join([PROG, *getattr(args, "argv", sys.argv[1:])]),
     }
@@ -260,6 +290,16 @@ def _tables(result, summary: dict, seconds: float) -> str:
         cr = o["crossings"]
         lines.append(f"{o['label']:<22} {o['lr']:9.3g} {row} {o['final_loss'] / log_c:7.2g}  "
                      f"{str(cr['below_0.9']):>10}  {str(cr['below_0.5']):>10}")
+    lines.append("")
+    lines.append("steps until each group's loss first halves (-: not within the run, "
+                 "censored); slope of log(steps) against log(group frequency) without the "
+                 f"prior groups {[g + 1 for g in summary['prior_groups']]} (K24.experiment)")
+    for o in summary["optimizers"].values():
+        row = " ".join(f"{'-' if v is None else v:>7}" for v in o["half_loss_steps"])
+        p = o["half_loss_predicted"]
+        pred = "" if p is None else f" (predicted {p:g})"
+        lines.append(f"{o['label']:<22} {'':9} {row}  slope {o['half_loss_slope']:.3g}{pred}, "
+                     f"rise {o['rise']:.3g}")
     c = summary["criterion"]
     lines.append("")
     lines.append(f"pass criterion (rarest group: GD >= {c['gd_floor']} log c, Adam and sign "
@@ -288,7 +328,7 @@ def main(argv: list[str] | None = None) -> int:
     start = time.perf_counter()
     result = experiment(args.m, args.optimizers, args.steps, lrs=fixed, seed=args.seed,
                         dtype=np.float32 if args.float32 else np.float64,
-                        progress=not args.quiet)
+                        progress=not args.quiet, select=args.select)
     seconds = time.perf_counter() - start
     failed = [n for n, tr in result.chosen.items() if tr.diverged_at is not None]
     if failed:

@@ -12,6 +12,10 @@ overall mean ``xbar`` and second moment ``Hbar = (1/n) sum_i x_i x_i^T``.
                                   (1/c)(1 - 1/c) Hbar (off-diagonal: -(1/c^2) Hbar)
 ``k24_block_rows``                K24.block-rows: per sample every row of Hessian blocks
                                   sums to zero, H_kk = -sum_{j != k} H_kj
+``k24_assignment_iid``            K24.assignment-iid: inputs independent of the label, mean
+                                  absorbed: E||grad_k||^2 = pi_k(1-pi_k) tr Sigma / n and
+                                  tr H_kk ~ pi_k(1-pi_k), so the log-log slope is 1/2
+                                  (partial: assumes sample-independent probabilities)
 ================================  =========================================================
 
 How each is derived (never a formula compared with itself: the left-hand sides are always
@@ -31,7 +35,7 @@ SymPy's derivatives of the loss, the right-hand sides built from the data statis
 
 A check is ``"symbolic"`` only when SymPy reduced the residual to 0 (exponentials of the logits
 are replaced by positive symbols first where the expression is rational in them). Every check
-here is symbolic.
+here is symbolic; K24.assignment-iid's certificate is "partial" (it lists two assumptions).
 
 Run ``python -m proofs.k24_linear`` for a table of every check.
 
@@ -50,7 +54,7 @@ import sympy as sp
 
 from proofs import Certificate, main
 
-__all__ = ["certificates", "k24_block_rows", "k24_init_grad_hess"]
+__all__ = ["certificates", "k24_assignment_iid", "k24_block_rows", "k24_init_grad_hess"]
 
 # the number of classes, symbolic; class indices k, j, the label y and a dummy l in 1..c
 _C = sp.Symbol("c", integer=True, positive=True)
@@ -313,9 +317,93 @@ def k24_block_rows() -> Certificate:
     return cert
 
 
+def _iid_variance(weights_sq: sp.Expr | None = None) -> tuple[bool, str, sp.Expr]:
+    """``E ||(1/n) sum_i (pi - y_i)(x_i - m)||^2`` for i.i.d. centred inputs of covariance
+    trace ``s2``, ``n_k = n pi`` samples with ``y_i = 1`` and ``n - n_k`` with ``y_i = 0``:
+    cross terms vanish (independent, mean 0), each diagonal term is ``(pi - y_i)^2 s2``. The
+    sum over the two kinds of samples is done by SymPy (``Sum`` with symbolic bounds);
+    ``weights_sq`` replaces ``(pi - y_i)^2`` of the class-``k`` samples (a wrong statement, for
+    the tests). Returns whether it equals ``pi (1 - pi) s2 / n`` and the expression."""
+    n, i = sp.symbols("n i", integer=True, positive=True)
+    pi, s2 = sp.symbols("pi s2", positive=True)
+    nk = n * pi
+    own = (pi - 1) ** 2 if weights_sq is None else weights_sq
+    total = (sp.Sum(own * s2, (i, 1, nk)) + sp.Sum(pi**2 * s2, (i, 1, n - nk))).doit() / n**2
+    r = sp.simplify(total - pi * (1 - pi) * s2 / n)
+    return r == 0, f"E||g_k||^2 = {sp.factor(total)}; minus pi(1-pi) s2/n: {r}", total
+
+
+def _iid_mean_absorbed() -> tuple[bool, str]:
+    """With ``p_ik = p_k`` for every sample, ``grad_{w_k} = (1/n) sum_i (p_k - y_ik) x_i`` has
+    the mean part ``(p_k - pi_k) m``; it vanishes exactly when the bias coordinate of the
+    gradient does (``p_k = pi_k``), and then ``sum_i (pi_k - y_ik) = 0`` so the gradient equals
+    ``(1/n) sum_i (pi_k - y_ik)(x_i - m)``: the centred sum of the variance step."""
+    n, i = sp.symbols("n i", integer=True, positive=True)
+    pi, pk, mean = sp.symbols("pi p_k m", real=True)
+    u = sp.IndexedBase("u")  # centred inputs x_i - m, one coordinate
+    nk = n * pi
+    grad = (sp.Sum((pk - 1) * (mean + u[i]), (i, 1, nk))
+            + sp.Sum(pk * (mean + u[i]), (i, nk + 1, n))) / n
+    bias = (sp.Sum(pk - 1, (i, 1, nk)) + sp.Sum(pk, (i, nk + 1, n))).doit() / n
+    r_bias = sp.simplify(bias - (pk - pi))
+    centred = (sp.Sum((pi - 1) * u[i], (i, 1, nk)) + sp.Sum(pi * u[i], (i, nk + 1, n))) / n
+    r = sp.simplify(sp.expand((grad.subs(pk, pi) - centred).doit()))
+    return r_bias == 0 and r == 0, (f"bias coordinate of grad_k = {sp.factor(bias)} (0 iff "
+                                    f"p_k = pi_k); grad_k - centred sum at p_k = pi_k: {r}")
+
+
+_HALF = sp.Rational(1, 2)
+
+
+def _iid_slope(exponent: sp.Expr = _HALF) -> tuple[bool, str]:
+    """``d log ||g_k|| / d log tr H_kk`` with ``||g_k|| = (pi (1 - pi) s2 / n)^exponent`` and
+    ``tr H_kk = pi (1 - pi) M2`` (``p_ik = pi_k`` for every sample: ``tr H_kk = (1/n) sum_i
+    pi (1 - pi) ||a_i||^2``), both as functions of ``pi``: the slope of the scatter over the
+    classes."""
+    pi, s2, n, M2 = sp.symbols("pi s2 n M2", positive=True)
+    g = (pi * (1 - pi) * s2 / n) ** exponent
+    h = pi * (1 - pi) * M2
+    slope = sp.simplify(sp.diff(sp.log(g), pi) / sp.diff(sp.log(h), pi))
+    return sp.simplify(slope - sp.Rational(1, 2)) == 0, f"d log||g|| / d log tr H = {slope}"
+
+
+def k24_assignment_iid() -> Certificate:
+    """K24.assignment-iid: slope 1/2 of ``log ||grad_k||`` against ``log tr H_kk`` on inputs
+    independent of the label (THEORY.md), as a variance computation.
+
+    Steps derived symbolically: (1) once the bias coordinate of ``grad_{w_k}`` is 0 (the mean
+    absorbed, ``p_k = pi_k``) the gradient is the centred sum ``(1/n) sum_i (pi_k - y_ik)(x_i -
+    m)``; (2) its expected squared norm over i.i.d. centred inputs is ``pi_k (1 - pi_k) tr Sigma
+    / n`` (``~ n_k / n^2``: norm ``~ sqrt(n_k) / n``); (3) with ``tr H_kk = pi_k (1 - pi_k)
+    E||a||^2`` the log-log slope over the classes is exactly 1/2. Assumed, not derived: the
+    probabilities do not depend on the sample (classes far from fitted), and the realized norm
+    is its expectation (concentration over the ``D`` input coordinates).
+
+    Returns
+    -------
+    Certificate
+        Claim ``"K24.assignment-iid"``, grade "partial" (it lists what it assumes).
+    """
+    cert = Certificate("K24.assignment-iid")
+    ok, detail = _iid_mean_absorbed()
+    cert.add("mean absorbed (bias coordinate of grad_k = p_k - pi_k = 0) => grad_k = (1/n) "
+             "sum_i (pi_k - y_ik)(x_i - m)", "symbolic", ok, detail)
+    ok, detail, _ = _iid_variance()
+    cert.add("i.i.d. centred inputs, n_k = n pi_k: E||grad_k||^2 = pi_k (1 - pi_k) tr Sigma / n",
+             "symbolic", ok, detail)
+    ok, detail = _iid_slope()
+    cert.add("||grad_k|| ~ sqrt(pi_k (1 - pi_k)) and tr H_kk ~ pi_k (1 - pi_k): slope of "
+             "log ||grad_k|| against log tr H_kk is 1/2", "symbolic", ok, detail)
+    cert.assume("p_ik = p_k for every sample i (the classes are far from fitted)")
+    cert.assume("||grad_k||^2 is close to its expectation (concentration over many input "
+                "coordinates)")
+    return cert
+
+
 _CLAIMS: dict[str, Callable[[], Certificate]] = {
     "K24.init-grad-hess": k24_init_grad_hess,
     "K24.block-rows": k24_block_rows,
+    "K24.assignment-iid": k24_assignment_iid,
 }
 
 

@@ -315,3 +315,27 @@ def test_flow_params_refuse_large_problems():
     data = LinearData(np.ones((n, D), dtype=np.float32), y, 3, np.zeros(3, dtype=np.intp), "big")
     with pytest.raises(ValueError, match="too large"):
         LinearModel(data).flow_params("gradient")
+
+
+def test_heavy_tailed_means_structure_and_controls():
+    """K24.assignment's data: heavy-tailed class frequencies, x = mu_y + noise with unit
+    ||mu_k||; the uniform-frequency and no-mean variants are its negative controls."""
+    from linsim.problems.linear import heavy_tailed_means
+
+    d = heavy_tailed_means(5, d=16, noise=0.5, seed=1)
+    assert (d.classes, d.n, d.d) == (31, 160, 16)
+    assert np.array_equal(d.counts, 2 ** (5 - d.groups))
+    assert np.all(d.Xa[:, -1] == 1.0)
+    # class means near mu_k (unit norm); the noise has norm about 0.5
+    means = np.array([d.X[d.y == k].mean(0) for k in range(d.classes)])
+    assert abs(np.linalg.norm(means[0]) - 1.0) < 0.2  # 32 samples: noise / sqrt(32)
+    u = heavy_tailed_means(5, d=16, seed=1, frequencies="uniform")
+    assert u.counts.max() - u.counts.min() <= 1 and u.n == 160
+    z = heavy_tailed_means(5, d=16, noise=0.5, seed=1, centred=True)
+    assert np.linalg.norm(z.X.mean(0)) < 0.1
+    assert np.array_equal(heavy_tailed_means(5, d=16, seed=1).Xa,
+                          heavy_tailed_means(5, d=16, seed=1).Xa)
+    with pytest.raises(ValueError, match="frequencies"):
+        heavy_tailed_means(5, frequencies="zipf")
+    with pytest.raises(ValueError, match="noise"):
+        heavy_tailed_means(5, noise=-1.0)

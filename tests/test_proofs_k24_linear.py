@@ -1,5 +1,6 @@
-"""Tests for :mod:`proofs.k24_linear`, the SymPy certificates of K24.init-grad-hess and
-K24.block-rows (Proposition 2 of K24).
+"""Tests for :mod:`proofs.k24_linear`, the SymPy certificates of K24.init-grad-hess,
+K24.block-rows (Proposition 2 of K24) and K24.assignment-iid (the slope 1/2 as a variance
+computation).
 
 Besides checking that the certificates pass and are fully symbolic, the tests make sure every
 kind of check rejects a wrong statement (a balanced gradient, a wrong curvature factor, a row
@@ -30,8 +31,9 @@ def certs() -> dict[str, Certificate]:
 # the certificates
 # ---------------------------------------------------------------------------------------------
 def test_every_claim_has_a_passing_fully_symbolic_certificate(certs):
-    assert list(certs) == IDS
-    for cid, cert in certs.items():
+    assert list(certs) == [*IDS, "K24.assignment-iid"]
+    for cid in IDS:
+        cert = certs[cid]
         assert cert.claim == cid
         assert cert.passed, [c.statement for c in cert.checks if not c.passed]
         assert cert.symbolic == "proved", [(c.kind, c.statement) for c in cert.checks]
@@ -124,3 +126,36 @@ def test_certified_per_sample_block_formula_matches_the_model():
         for j in range(c):
             np.testing.assert_allclose(H[k, :, j, :], p[k] * ((k == j) - p[j]) * xx,
                                        rtol=1e-12, atol=1e-15)
+
+
+# ---------------------------------------------------------------------------------------------
+# K24.assignment-iid: the derived slope 1/2
+# ---------------------------------------------------------------------------------------------
+def test_iid_certificate_is_partial_and_lists_its_assumptions(certs):
+    cert = certs["K24.assignment-iid"]
+    assert cert.passed and cert.symbolic == "partial"
+    assert all(c.kind == "symbolic" for c in cert.checks) and len(cert.checks) == 3
+    assert any("far from fitted" in a for a in cert.assumes)
+    assert CLAIMS["K24.assignment-iid"].proof == "proofs.k24_linear:k24_assignment_iid"
+    assert "k24_assignment_iid" in CLAIMS["K24.assignment-iid"].prediction_source
+
+
+def test_iid_steps_reject_wrong_statements():
+    pi = sp.Symbol("pi", positive=True)
+    assert P._iid_variance()[0]
+    assert not P._iid_variance(pi**2)[0]  # the class-k samples' weight squared wrongly
+    assert P._iid_slope()[0]
+    assert not P._iid_slope(sp.Integer(1))[0]  # a gradient linear in pi_k: slope 1, not 1/2
+
+
+def test_iid_variance_matches_a_monte_carlo_of_the_centred_sum():
+    """E||(1/n) sum_i (pi - y_i)(x_i - m)||^2 = pi (1 - pi) tr Sigma / n, by simulation."""
+    rng = np.random.default_rng(0)
+    n, nk, d = 200, 20, 30
+    pi = nk / n
+    y = np.zeros(n)
+    y[:nk] = 1.0
+    sq = [np.sum((((pi - y)[:, None]) * (rng.random((n, d)) - 0.5)).sum(0) ** 2) / n**2
+          for _ in range(4000)]
+    want = pi * (1 - pi) * (d / 12.0) / n
+    assert np.mean(sq) == pytest.approx(want, rel=0.05)  # 4000 draws: ~2% standard error

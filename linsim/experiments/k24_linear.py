@@ -54,6 +54,62 @@ from ..problems import zipf
 from ..problems.linear import LinearData, LinearModel, heavy_tailed_labels
 from ..problems.linear import heavy_tailed_sizes as sizes
 
+# --------------------------------------------------------------------------------------------
+# BLAS threads
+# --------------------------------------------------------------------------------------------
+_BLAS_SYMBOLS = ("scipy_openblas_{}_num_threads64_", "scipy_openblas_{}_num_threads",
+                 "openblas_{}_num_threads64_", "openblas_{}_num_threads")
+
+
+def _openblas():
+    """``(get, set)`` of the OpenBLAS loaded by NumPy (found in ``/proc/self/maps``), or None."""
+    import ctypes
+    import re
+
+    try:
+        with open("/proc/self/maps") as f:
+            paths = sorted(set(re.findall(r"(/\S+openblas\S*\.so\S*)", f.read())))
+    except OSError:
+        return None
+    for path in paths:
+        try:
+            lib = ctypes.CDLL(path)
+        except OSError:
+            continue
+        for sym in _BLAS_SYMBOLS:
+            if hasattr(lib, sym.format("get")) and hasattr(lib, sym.format("set")):
+                get, put = getattr(lib, sym.format("get")), getattr(lib, sym.format("set"))
+                get.restype = ctypes.c_int
+                return get, lambda k, put=put: put(ctypes.c_int(k))
+    return None
+
+
+class blas_threads:
+    """Context manager: run NumPy's OpenBLAS with ``k`` threads inside the block.
+
+    The products of the small checks (``m <= 7``) gain nothing from threads, and on a loaded
+    machine OpenBLAS's spinning threads made them up to 50x slower (measured: a 400-step
+    ``m = 5`` study 28 s with two threads, 0.4 s with one). A no-op where OpenBLAS is not
+    found.
+    """
+
+    def __init__(self, k: int = 1):
+        self.k = k
+        self.prev = None
+        self.api = None
+
+    def __enter__(self):
+        self.api = _openblas()
+        if self.api is not None:
+            self.prev = int(self.api[0]())
+            self.api[1](self.k)
+        return self
+
+    def __exit__(self, *exc):
+        if self.api is not None and self.prev is not None:
+            self.api[1](self.prev)
+        return False
+
 
 # --------------------------------------------------------------------------------------------
 # optimizers and their step-size grids
@@ -111,6 +167,24 @@ GD_FLOOR, ADAPTIVE_CEILING = 0.9, 0.5
 SLOW, FAST = ("gd",), ("adam0", "adam", "sign")
 #: A run whose loss exceeds ``BLOWUP * log c`` (or is not finite) has diverged.
 BLOWUP = 1e3
+#: A run is *stable* when its overall loss never rises more than this fraction above its
+#: running minimum (THEORY.md, K24.experiment: "never rises by more than a few percent").
+RISE = 0.05
+#: Tabulated *stable* step sizes (``m -> {"steps", "lrs"}``): the largest step of each grid
+#: whose overall loss never rose more than :data:`RISE` over ``steps`` steps (data seed 0),
+#: measured with ``python -m linsim.experiment --m M --steps S --select stable
+#: --optimizers gd,sign,adam`` (:func:`experiment` with ``select="stable"``).
+STABLE: dict[int, dict] = {
+    5: {"steps": 500, "lrs": {"gd": 0.1, "sign": 0.01, "adam": 0.01}},
+    # measured with largest_stable(7, name, 1000) (same rule; the grid from its top down):
+    # rises GD 10 .. 0.316: 224, 217, 246, 9.9; 0.1: 0.16; 0.0316: 0. Sign 0.01: 0.52,
+    # 0.00316: 0.033. Adam 0.1, 0.0316, 0.01: 30.6, 5.9, 0.54; 0.00316: 0.018
+    7: {"steps": 1000, "lrs": {"gd": 0.03162277660168379, "sign": 0.0031622776601683794,
+                               "adam": 0.0031622776601683794}},
+}
+#: Predicted slope of log(half-loss steps) against log(group frequency) (THEORY.md,
+#: K24.experiment: GD's times grow like 1/pi, K24.gf-rate; sign descent's and Adam's do not).
+HALF_SLOPE = {"gd": -1.0, "sign": 0.0, "adam": 0.0, "adam0": 0.0}
 
 
 def record_steps(steps: int, points: int = 120) -> np.ndarray:
@@ -143,7 +217,9 @@ class Trajectory:
         Step at which the loss became non-finite or exceeded ``BLOWUP log c``.
     snapshots : dict
         Step -> ``(grad_norms, traces)``, each ``(c,)``: per-class gradient norms and Hessian
-        block traces (K24.assignment).
+        block traces (K24.assignment-iid).
+    weights : dict
+        Step -> the weights ``(c, D)`` at the snapshot steps (K24.assignment).
     """
 
     name: str
@@ -153,6 +229,7 @@ class Trajectory:
     class_losses: np.ndarray
     diverged_at: int | None = None
     snapshots: dict = field(default_factory=dict)
+    weights: dict = field(default_factory=dict)
 
     @property
     def lr(self) -> float:
@@ -162,6 +239,21 @@ class Trajectory:
     def final_loss(self) -> float:
         """The last recorded loss (inf after a divergence)."""
         return float("inf") if self.diverged_at is not None else float(self.overall[-1])
+
+    @property
+    def rise(self) -> float:
+        """Largest relative rise of the overall loss above its running minimum (inf after a
+        divergence): ``max_t L(t) / min_{s <= t} L(s) - 1`` over the recorded steps."""
+        return loss_rise(self.overall) if self.diverged_at is None else float("inf")
+
+
+def loss_rise(overall: np.ndarray) -> float:
+    """``max_t L(t) / min_{s <= t} L(s) - 1`` over the finite prefix of ``overall``."""
+    v = np.asarray(overall, float)
+    v = v[: np.argmin(np.isfinite(v)) if not np.isfinite(v).all() else v.size]
+    if v.size == 0:
+        return float("inf")
+    return float(np.max(v / np.minimum.accumulate(v)) - 1.0)
 
 
 #: Methods whose step is a linear combination of gradients: they can run on the logits.
@@ -274,7 +366,7 @@ class _WeightGroup:
 
     def snapshot(self) -> list[tuple[np.ndarray, np.ndarray]]:
         norms = self.model.class_grad_norms(self.G)
-        return [(norms[j].copy(), self.model.block_traces(self.W[j]))
+        return [(norms[j].copy(), self.model.block_traces(self.W[j]), self.W[j].copy())
                 for j in range(self.alive.size)]
 
     def keep(self, keep: np.ndarray) -> None:
@@ -325,7 +417,7 @@ class _LogitGroup:
             W = self.C[:, cols].T @ self.A
             if self.W0 is not None:
                 W += self.W0
-            out.append((self.model.class_grad_norms(G), self.model.block_traces(W)))
+            out.append((self.model.class_grad_norms(G), self.model.block_traces(W), W))
         return out
 
     def keep(self, keep: np.ndarray) -> None:
@@ -413,8 +505,9 @@ def run_lockstep(model: LinearModel, entries: Sequence[tuple[str, opt.Optimizer]
             overall[lo:ri, g.alive] = L
             cls[lo:ri, g.alive] = CL
             if s in snap:
-                for a, sn in zip(g.alive, g.snapshot(), strict=True):
-                    out[a].snapshots[s] = sn
+                for a, (norms, traces, W) in zip(g.alive, g.snapshot(), strict=True):
+                    out[a].snapshots[s] = (norms, traces)
+                    out[a].weights[s] = W
             bad = ~(np.isfinite(L) & (L <= limit))
             if bad.any():
                 for a in g.alive[bad]:
@@ -447,9 +540,11 @@ class ExperimentResult:
     trials : dict
         Optimizer name -> list of ``(lr, final loss, diverged_at)`` over its grid.
     lr_source : dict
-        Optimizer name -> ``"grid"`` (best final loss on its grid) or ``"given"``.
+        Optimizer name -> ``"grid"`` (chosen on its grid) or ``"given"``.
     seconds : float
         Wall time of all runs.
+    select : str
+        How a grid's step was chosen (:func:`choose`).
     """
 
     data: LinearData
@@ -458,6 +553,7 @@ class ExperimentResult:
     trials: dict
     lr_source: dict
     seconds: float = 0.0
+    select: str = "final"
 
     @property
     def classes(self) -> int:
@@ -514,6 +610,140 @@ def criterion(result: ExperimentResult) -> dict:
                           for n in result.chosen}}
 
 
+def half_loss_steps(tr: Trajectory, data: LinearData) -> np.ndarray:
+    """Per group, the first recorded step at which its loss is at most half its loss at step 0
+    (K24.experiment; at ``W = 0`` every group's loss is ``log c``).
+
+    Returns ``(G,)`` floats; ``inf`` where the group never gets there within the run (censored)
+    or the run diverged first.
+    """
+    cl = np.nan_to_num(tr.class_losses, nan=np.inf)
+    with np.errstate(invalid="ignore"):
+        g = zipf.group_means(cl, data.pi, data.groups, data.n_groups)
+    hit = g <= 0.5 * g[:1]
+    out = np.full(data.n_groups, np.inf)
+    for j in range(data.n_groups):
+        idx = np.flatnonzero(hit[:, j])
+        if idx.size:
+            out[j] = float(tr.steps[idx[0]])
+    return out
+
+
+def group_frequencies(data: LinearData) -> np.ndarray:
+    """Mean class frequency ``pi_k`` of each group (the classes of a heavy-tailed-labels group
+    share one)."""
+    G = data.n_groups
+    return np.array([data.pi[data.groups == g].mean() for g in range(G)])
+
+
+def half_loss_slope(steps: np.ndarray, freq: np.ndarray, min_groups: int = 3) -> dict:
+    """Least-squares slope of ``log(steps)`` against ``log(frequency)`` over the groups that
+    reached half their initial loss (the censored ones, ``inf``, are left out and counted).
+
+    NaN when fewer than ``min_groups`` groups crossed, or when the crossed groups' frequencies
+    do not spread.
+    """
+    steps = np.asarray(steps, float)
+    ok = np.isfinite(steps) & (steps > 0)
+    out = {"crossed": int(ok.sum()), "censored": int((~np.isfinite(steps)).sum())}
+    if ok.sum() < min_groups or np.ptp(np.log(freq[ok])) < 1e-9:
+        return {**out, "slope": float("nan")}
+    x, y = np.log(freq[ok]), np.log(steps[ok])
+    return {**out, "slope": float(np.polyfit(x, y, 1)[0])}
+
+
+def prior_groups(data: LinearData) -> np.ndarray:
+    """Groups whose loss falls below half of ``log c`` by the class prior alone.
+
+    Once the bias has learned the class frequencies (every sample predicts ``p = pi``), a class
+    has loss ``log(1 / pi_k)``; where that is already ``<= log(c) / 2`` the group's half-loss
+    step times the bias, not the fit of its classes, and says nothing about its time scale
+    (for the heavy-tailed labels: ``m 2^i <= sqrt(c)``, group 0 at ``m = 5..7``).
+    """
+    return np.log(1.0 / group_frequencies(data)) <= 0.5 * math.log(data.classes)
+
+
+def half_loss_study(m: int, lrs: dict[str, float], steps: int, seeds: Sequence[int],
+                    horizons: Sequence[int] | None = None, data_kw: dict | None = None,
+                    keep_first: bool = False, as_gd: str | None = None) -> dict:
+    """K24.experiment's measurement: per seed, per optimizer, the half-loss step of every group
+    and the slope of ``log(steps)`` against ``log(group frequency)``.
+
+    Every optimizer runs at its given step size on :func:`heavy_tailed_labels` ``(m, seed)``
+    for ``steps`` steps, every step recorded. The slope is fitted over the groups that crossed
+    within each horizon (default ``steps / 2`` and ``steps``) and are not prior groups
+    (:func:`prior_groups`); censored groups (no crossing within the horizon) are counted, and
+    ``consistent`` says whether each is predicted, by the fitted line, to cross after the
+    horizon (a censored group that the line puts inside the horizon contradicts the fit).
+    ``data_kw`` overrides arguments of the data set (e.g. ``{"dataset": "uniform"}`` for the
+    uniform-frequency control, :func:`heavy_tailed_means` arguments otherwise). ``as_gd``
+    runs another optimizer (at its own step size) in GD's slot (a negative control);
+    ``keep_first`` keeps the first seed's runs as an :class:`ExperimentResult` (``"first"``).
+    ``resolution`` bounds the change of a fitted slope when every half-loss step moves by one
+    step: ``sum_i |x_i - xbar| / (S_xx step_i)``.
+    """
+    horizons = [steps // 2, steps] if horizons is None else list(horizons)
+    names = list(lrs)
+    per: dict[str, list] = {n: [] for n in names}
+    first = None
+    for seed in seeds:
+        data = _study_data(m, seed, data_kw)
+        model = LinearModel(data)
+        entries = []
+        for n in names:
+            src = as_gd if (n == "gd" and as_gd) else n
+            entries.append((n, SPECS[src].make(float(lrs[src]))))
+        runs = run_lockstep(model, entries, steps, record=np.arange(steps + 1))
+        if keep_first and first is None:
+            first = ExperimentResult(data, steps, {tr.name: tr for tr in runs}, {},
+                                     {n: "given" for n in names})
+        freq = group_frequencies(data)
+        skip = prior_groups(data)
+        for tr in runs:
+            half = half_loss_steps(tr, data)
+            row = {"seed": int(seed), "half_steps": half, "rise": tr.rise,
+                   "excluded": np.flatnonzero(skip).tolist()}
+            for H in horizons:
+                cut = np.where((half <= H) & ~skip, half, np.inf)
+                cut[skip] = np.nan
+                keep = ~skip
+                fit = half_loss_slope(cut[keep], freq[keep])
+                cons, res = True, float("nan")
+                if math.isfinite(fit["slope"]):
+                    ok = np.isfinite(cut) & keep
+                    x, y = np.log(freq[ok]), np.log(cut[ok])
+                    b = float(np.mean(y - fit["slope"] * x))
+                    cens = keep & ~np.isfinite(cut)
+                    pred = np.exp(b + fit["slope"] * np.log(freq[cens]))
+                    cons = bool(np.all(pred > 0.5 * H))
+                    xc = x - x.mean()
+                    res = float(np.sum(np.abs(xc) / cut[ok]) / np.sum(xc * xc))
+                row[H] = {**fit, "consistent": cons, "resolution": res}
+            per[tr.name].append(row)
+    return {"m": m, "lrs": dict(lrs), "steps": steps, "horizons": horizons,
+            "seeds": list(seeds), "runs": per, "first": first, "as_gd": as_gd}
+
+
+def _study_data(m: int, seed: int, data_kw: dict | None) -> LinearData:
+    from ..problems.linear import heavy_tailed_means
+
+    kw = dict(data_kw or {})
+    kind = kw.pop("dataset", "heavy_tailed")
+    if kind == "heavy_tailed":
+        return heavy_tailed_labels(m, seed=seed)
+    if kind == "uniform":
+        # the same inputs with every class given (about) the same number of samples
+        base = heavy_tailed_labels(m, seed=seed)
+        c = base.classes
+        counts = np.full(c, base.n // c)
+        counts[: base.n - counts.sum()] += 1
+        y = np.repeat(np.arange(c, dtype=np.int64), counts)
+        groups = np.repeat(np.arange(m), 2 ** np.arange(m)).astype(np.intp)
+        return LinearData(base.Xa, y, c, groups, base.name + ", uniform frequencies",
+                          {**base.params, "frequencies": "uniform"})
+    return heavy_tailed_means(m, seed=seed, **kw)
+
+
 def models_in_batch(model_bytes: int, budget: int = 1 << 30) -> int:
     """How many models to run in one lockstep batch within ``budget`` bytes of state."""
     return max(1, int(budget // max(model_bytes, 1)))
@@ -543,12 +773,14 @@ def experiment(
     memory_budget: int = 1 << 30,
     progress: bool = False,
     gram: bool | None = None,
+    select: str = "final",
 ) -> ExperimentResult:
     """Run K24.experiment: each optimizer at the best step size of its grid.
 
     For every optimizer without a given step size, every step size of its grid runs for
-    ``steps`` steps (all in lockstep, in batches within ``memory_budget``) and the one with the
-    lowest final overall loss is kept (the smaller step on ties; diverged runs never win).
+    ``steps`` steps (all in lockstep, in batches within ``memory_budget``) and one is kept
+    (:func:`choose`): the lowest final overall loss (``select="final"``) or the largest
+    stable step (``select="stable"``).
 
     Parameters
     ----------
@@ -577,11 +809,15 @@ def experiment(
     gram : bool, optional
         Run GD, momentum and normalized GD on the logits (see :func:`run_lockstep`); default
         :func:`uses_gram`.
+    select : {"final", "stable"}
+        How a grid's step is chosen (:func:`choose`).
 
     Returns
     -------
     ExperimentResult
     """
+    if select not in ("final", "stable"):
+        raise ValueError(f"select must be 'final' or 'stable', got {select!r}")
     unknown = [n for n in optimizers if n not in SPECS]
     if unknown or not optimizers:
         raise ValueError(f"optimizers must be names from {', '.join(SPECS)}, got {unknown}")
@@ -624,10 +860,46 @@ def experiment(
     chosen, trials = {}, {}
     for name in optimizers:
         mine = [r for r in runs if r.name == name]
-        trials[name] = [(r.lr, r.final_loss, r.diverged_at) for r in mine]
-        best = min(mine, key=lambda r: (r.final_loss, r.lr))
-        chosen[name] = best
-    return ExperimentResult(data, steps, chosen, trials, source, time.perf_counter() - start)
+        trials[name] = [(r.lr, r.final_loss, r.diverged_at, r.rise) for r in mine]
+        chosen[name] = choose(mine, select)
+    return ExperimentResult(data, steps, chosen, trials, source, time.perf_counter() - start,
+                            select)
+
+
+def choose(runs: Sequence[Trajectory], select: str = "final") -> Trajectory:
+    """The run kept from a step-size grid.
+
+    ``"final"``: the lowest final overall loss (the smaller step on ties; diverged runs never
+    win). ``"stable"``: the largest step whose overall loss never rose more than :data:`RISE`
+    above its running minimum (THEORY.md, K24.experiment: the continuous-time theory describes
+    small, stable steps); when none is stable, the smallest step.
+    """
+    if select == "final":
+        return min(runs, key=lambda r: (r.final_loss, r.lr))
+    if select == "stable":
+        ok = [r for r in runs if r.rise <= RISE]
+        return max(ok, key=lambda r: r.lr) if ok else min(runs, key=lambda r: r.lr)
+    raise ValueError(f"select must be 'final' or 'stable', got {select!r}")
+
+
+def largest_stable(m: int, name: str, steps: int, seed: int = 0,
+                   grid: Sequence[float] | None = None) -> dict:
+    """The largest step of ``name``'s grid whose overall loss never rises more than
+    :data:`RISE` above its running minimum over ``steps`` steps (:func:`choose` with
+    ``select="stable"``), found from the top of the grid down: each run alone, stopping at the
+    first stable one (the smaller steps cannot be chosen). Returns the chosen step and the
+    ``(lr, rise, final loss)`` of every step tried."""
+    data = heavy_tailed_labels(m, seed=seed)
+    model = LinearModel(data)
+    tried = []
+    grid = sorted(SPECS[name].grid if grid is None else grid, reverse=True)
+    for lr in grid:
+        (tr,) = run_lockstep(model, [(name, SPECS[name].make(float(lr)))], steps,
+                             record=np.arange(steps + 1))
+        tried.append((float(lr), tr.rise, tr.final_loss))
+        if tr.rise <= RISE:
+            return {"lr": float(lr), "tried": tried}
+    return {"lr": float(min(grid)), "tried": tried}
 
 
 def grid_edges(result: ExperimentResult) -> list[str]:
@@ -635,6 +907,8 @@ def grid_edges(result: ExperimentResult) -> list[str]:
     out = []
     for name, tr in result.chosen.items():
         lrs = [t[0] for t in result.trials[name]]
+        if result.select == "stable" and tr.lr == max(lrs):
+            continue  # the largest step is stable: the grid's top is the answer, not a cut
         if result.lr_source[name] == "grid" and len(lrs) > 1 and tr.lr in (min(lrs), max(lrs)):
             out.append(name)
     return out
@@ -669,6 +943,117 @@ def assignment_slopes(tr: Trajectory, pi: np.ndarray) -> dict[int, dict]:
     return out
 
 
+def assignment_ratios(model: LinearModel, W: np.ndarray) -> dict[str, np.ndarray]:
+    """K24.assignment's per-class ratios at ``W`` (THEORY.md, restated Proposition 2).
+
+    ``grad_ratio[k] = ||grad_{w_k} L|| / ((1 - p_bar_k) pi_k ||xbar^k||)`` and
+    ``hess_ratio[k] = tr H_kk / (p_bar_k (1 - p_bar_k) pi_k tr Hbar^k)``, where ``p_bar_k`` is
+    the mean correct-class probability of the class-``k`` samples, ``xbar^k`` their mean input
+    and ``tr Hbar^k`` their mean ``||a_i||^2``. The numerators are the model's own gradient
+    (:meth:`LinearModel.grad`) and Hessian-block traces (:meth:`LinearModel.block_traces`),
+    summed over every sample; the denominators keep only the class-``k`` samples, so each ratio
+    minus 1 is the other classes' share.
+    """
+    c = model.c
+    G = model.grad(W)
+    P = model.probabilities(W)
+    rows = np.arange(model.n)
+    pbar = np.bincount(model.y, P[rows, model.y], minlength=c) / model.counts
+    xnorm = np.linalg.norm(model.class_means(), axis=1)
+    hbar = np.bincount(model.y, model.sq_norms, minlength=c) / model.counts
+    pi = model.pi
+    with np.errstate(divide="ignore", invalid="ignore"):
+        grad_ratio = model.class_grad_norms(G) / ((1.0 - pbar) * pi * xnorm)
+        hess_ratio = model.block_traces(W) / (pbar * (1.0 - pbar) * pi * hbar)
+    return {"c_pi": c * pi, "p_bar": pbar, "grad_ratio": grad_ratio, "hess_ratio": hess_ratio}
+
+
+def ratio_slopes(ratios: dict[str, np.ndarray]) -> dict[str, float]:
+    """Slopes of ``log|ratio - 1|`` against ``log(c pi_k)`` over the classes (K24.assignment:
+    THEORY.md predicts about -1); NaN where ``c pi_k`` does not spread."""
+    x = np.log(ratios["c_pi"])
+    out = {}
+    for key in ("grad_ratio", "hess_ratio"):
+        dev = np.abs(ratios[key] - 1.0)
+        ok = np.isfinite(dev) & (dev > 0) & np.isfinite(x)
+        if ok.sum() < 3 or np.ptp(x[ok]) < 1e-9:
+            out[key] = float("nan")
+        else:
+            out[key] = float(np.polyfit(x[ok], np.log(dev[ok]), 1)[0])
+    return out
+
+
+def gd_safe_lr(model: LinearModel) -> float:
+    """``1 / L`` with ``L = lambda_max(Hbar) / 2`` a bound on the Hessian of the softmax loss
+    (``diag(p) - p p^T <= I / 2``): GD at this step decreases the loss at every step (the
+    descent lemma), a stable step by construction."""
+    return 2.0 / float(np.linalg.eigvalsh(model.second_moment()).max())
+
+
+#: K24.assignment-iid's window (THEORY.md: "once the mean is absorbed and while most classes
+#: are still far from fitted"): every class's mean term at most half its fluctuation term,
+#: and the median class has closed at most a tenth of its gap to p = 1.
+IID_MEAN_GATE, IID_FIT_GATE = 0.5, 0.1
+
+
+def iid_diagnostics(model: LinearModel, W: np.ndarray) -> dict[str, float]:
+    """Where K24.assignment-iid's derivation applies (:mod:`proofs.k24_linear`).
+
+    ``mean_term``: largest over classes of ``|p_k - pi_k| ||xbar|| / sqrt(pi_k (1 - pi_k)
+    tr Sigma / n)``, the mean (bias) part of ``grad_{w_k}`` against its central-limit part
+    (``p_k`` the class's mean probability over all samples, ``Sigma`` the input covariance);
+    ``fitted``: median over classes of ``(p_bar_k - p_k) / (1 - p_k)``, how far the class's own
+    samples have moved from the common probability (0: not fitted, 1: memorized).
+    """
+    A = model.A.astype(np.float64)
+    xbar = A.mean(axis=0)
+    tr_sigma = float(((A - xbar) ** 2).sum(axis=1).mean())
+    P = model.probabilities(W)
+    pk = P.mean(axis=0)
+    pi = model.pi
+    mean_term = np.abs(pk - pi) * np.linalg.norm(xbar) / np.sqrt(pi * (1 - pi) * tr_sigma
+                                                                  / model.n)
+    pbar = np.bincount(model.y, P[np.arange(model.n), model.y], minlength=model.c)
+    pbar = pbar / model.counts
+    fitted = (pbar - pk) / (1.0 - pk)
+    return {"mean_term": float(np.max(mean_term)), "fitted": float(np.median(fitted))}
+
+
+def iid_slopes(model: LinearModel, tr: Trajectory) -> list[dict]:
+    """K24.assignment-iid along one run: at each snapshot the slope of ``log ||grad_k||``
+    against ``log tr H_kk`` over the classes, the diagnostics of :func:`iid_diagnostics` and
+    whether the snapshot lies in the window (:data:`IID_MEAN_GATE`, :data:`IID_FIT_GATE`)."""
+    out = []
+    for s in sorted(tr.snapshots):
+        norms, traces = tr.snapshots[s]
+        if traces.min() <= 0 or np.log(traces.max() / traces.min()) < 1e-6:
+            continue  # W = 0: every block has the same trace
+        fit = rates.loglog_slope(traces, norms, float(traces.min()), float(traces.max()))
+        diag = iid_diagnostics(model, tr.weights[s])
+        inside = diag["mean_term"] <= IID_MEAN_GATE and diag["fitted"] <= IID_FIT_GATE
+        out.append({"step": int(s), "slope": fit.value, "stderr": fit.stderr, **diag,
+                    "window": bool(inside)})
+    return out
+
+
+def bootstrap_mean(values: Sequence[float], level: float = 0.95, resamples: int = 4000,
+                   seed: int = 0) -> dict[str, float]:
+    """Mean of per-seed values and its percentile bootstrap interval (resampling the seeds).
+
+    Returns ``mean``, ``lo``, ``hi`` and ``halfwidth = (hi - lo) / 2``; NaN when a value is
+    not finite.
+    """
+    v = np.asarray(values, float)
+    if v.size == 0 or not np.isfinite(v).all():
+        nan = float("nan")
+        return {"mean": nan, "lo": nan, "hi": nan, "halfwidth": nan, "n": int(v.size)}
+    rng = np.random.default_rng(seed)
+    means = v[rng.integers(0, v.size, (resamples, v.size))].mean(axis=1)
+    lo, hi = np.quantile(means, [(1 - level) / 2, (1 + level) / 2])
+    return {"mean": float(v.mean()), "lo": float(lo), "hi": float(hi),
+            "halfwidth": float((hi - lo) / 2), "n": int(v.size)}
+
+
 def snapshot_steps(steps: int, per_decade: int = 2) -> list[int]:
     """0 and about ``per_decade`` log-spaced steps per decade up to ``steps``."""
     k = max(1, int(round(math.log10(max(steps, 1)) * per_decade)))
@@ -679,60 +1064,113 @@ def snapshot_steps(steps: int, per_decade: int = 2) -> list[int]:
 # --------------------------------------------------------------------------------------------
 # K24.init-grad-hess and K24.block-rows
 # --------------------------------------------------------------------------------------------
-def init_grad_hess_check(data: LinearData) -> dict:
-    """K24.init-grad-hess on ``data``: the simulated gradient and diagonal Hessian blocks at
-    ``W = 0`` against the data-statistics formulas.
+def gradient_oracle(model: LinearModel, loss: str = "softmax") -> Callable[[np.ndarray],
+                                                                        np.ndarray]:
+    """The gradient code that K24.init-grad-hess and K24.block-rows differentiate.
 
-    The gradient comes from the model (one BLAS pass) and is also checked against central
-    finite differences of the loss on a few coordinates; the diagonal blocks come from exact
-    Hessian-vector products on the coordinate basis of each block (not from the block formula).
-    Returns the largest relative errors.
+    ``"softmax"``: the model's own gradient (:meth:`LinearModel.grad`, the compiled softmax
+    kernel and BLAS). ``"sigmoid"``: one-vs-rest logistic loss ``sum_k softplus((1 - 2 y_k)
+    z_k)`` on the same logits (written here in NumPy), the negative control: its Hessian blocks
+    are ``s_k (1 - s_k) x x^T`` on the diagonal and 0 off it, so its rows do not sum to 0 and its
+    blocks at ``W = 0`` are ``Hbar / 4``.
+    """
+    if loss == "softmax":
+        return model.grad
+    if loss != "sigmoid":
+        raise ValueError(f"loss must be 'softmax' or 'sigmoid', got {loss!r}")
+    A = model.A.astype(np.float64)
+    Y = np.zeros((model.n, model.c))
+    Y[np.arange(model.n), model.y] = 1.0
+
+    def grad(W: np.ndarray) -> np.ndarray:
+        Z = A @ np.asarray(W, float).T
+        S = 0.5 * (1.0 + np.tanh(0.5 * Z))  # the logistic function, without overflow
+        return (S - Y).T @ A / model.n
+
+    return grad
+
+
+def fd_hessian_columns(grad: Callable[[np.ndarray], np.ndarray], W: np.ndarray,
+                       directions: Sequence[np.ndarray], h: float) -> np.ndarray:
+    """Central differences of a gradient code: ``(grad(W + h V) - grad(W - h V)) / (2 h)`` for
+    each direction ``V``; returns ``(len(directions), *W.shape)``."""
+    return np.stack([(grad(W + h * V) - grad(W - h * V)) / (2.0 * h) for V in directions])
+
+
+#: Step of the central differences of K24.init-grad-hess.
+FD_STEP = 1e-4
+
+
+def init_grad_hess_check(data: LinearData, loss: str = "softmax", W: np.ndarray | None = None,
+                         h: float = FD_STEP) -> dict:
+    """K24.init-grad-hess on ``data``: the gradient code and its finite differences at ``W = 0``
+    against the data-statistics formulas.
+
+    Both sides are independent: the gradient is the model's compiled code
+    (:func:`gradient_oracle`), each diagonal Hessian block is formed column by column from
+    central differences of that code along ``E_ka`` (weight ``(k, a)``), and the predictions
+    ``xbar/c - pi_k xbar^k`` and ``(1/c)(1 - 1/c) Hbar`` come from the data's class means and
+    second moment. Each error is returned in units of its error bound:
+
+    * gradient: ``|G - pred| <= 4 n eps max|a|`` per entry (rounding of a sum of ``n`` terms
+      in the softmax kernel and the BLAS product);
+    * blocks: truncation ``h^2 / 6 * max|d^3 l / dz_k^3| * max|a_ia|^2 |a_ib|`` with
+      ``|p (1 - p)(1 - 2 p)| <= 1 / (6 sqrt 3)`` plus rounding ``2 eps_g / h`` (``eps_g`` the
+      gradient's rounding bound).
+
+    ``loss = "sigmoid"`` or a given ``W`` are the negative controls (a wrong model, a point
+    other than 0).
     """
     model = LinearModel(data)
     c, D = model.shape
-    W = model.zeros()
-    G = model.grad(W)
-    xbar = model.A.astype(np.float64).mean(axis=0)
+    W0 = model.zeros() if W is None else np.asarray(W, float)
+    grad = gradient_oracle(model, loss)
+    G = grad(W0)
+    A = model.A.astype(np.float64)
+    amax = float(np.abs(A).max())
+    xbar = A.mean(axis=0)
     pred_g = xbar[None, :] / c - model.pi[:, None] * model.class_means()
-    g_err = float(np.abs(G - pred_g).max() / np.abs(pred_g).max())
-    # finite differences of the loss on a few coordinates
-    rng = np.random.default_rng(0)
-    h = 1e-5
-    fd = 0.0
-    for _ in range(6):
-        k, a = int(rng.integers(c)), int(rng.integers(D))
-        E = np.zeros_like(W)
-        E[k, a] = h
-        est = (model.loss(W + E) - model.loss(W - E)) / (2 * h)
-        fd = max(fd, abs(est - G[k, a]) / np.abs(G).max())
+    eps = float(np.finfo(float).eps)
+    g_bound = 4.0 * model.n * eps * amax
+    g_units = float(np.abs(G - pred_g).max() / g_bound)
     Hbar = model.second_moment()
     pred_h = (1.0 / c) * (1.0 - 1.0 / c) * Hbar
-    h_err = 0.0
+    trunc = h * h / 6.0 / (6.0 * math.sqrt(3.0)) * amax**3
+    h_bound = trunc + 2.0 * g_bound / h
+    h_units = 0.0
     for k in range(c):
-        block = np.empty((D, D))
+        dirs = []
         for a in range(D):
-            V = np.zeros_like(W)
+            V = np.zeros_like(W0)
             V[k, a] = 1.0
-            block[:, a] = model.hvp(W, V)[k]
-        h_err = max(h_err, float(np.abs(block - pred_h).max() / np.abs(pred_h).max()))
-    traces = model.block_traces(W)
-    return {"grad_rel_err": g_err, "grad_fd_rel_err": float(fd), "hess_block_rel_err": h_err,
-            "trace_spread": float(traces.max() / traces.min() - 1.0),
-            "pi_spread": float(model.pi.max() / model.pi.min()), "classes": c, "D": D}
+            dirs.append(V)
+        block = fd_hessian_columns(grad, W0, dirs, h)[:, k, :].T
+        h_units = max(h_units, float(np.abs(block - pred_h).max() / h_bound))
+    traces = model.block_traces(model.zeros())
+    return {"grad_err_units": g_units, "hess_err_units": h_units, "grad_bound": g_bound,
+            "hess_bound": h_bound, "trace_spread": float(traces.max() / traces.min() - 1.0),
+            "pi_spread": float(model.pi.max() / model.pi.min()), "classes": c, "D": D,
+            "loss": loss, "at_zero": W is None}
 
 
-def block_rows_check(draws: int = 20, seed: int = 0) -> dict:
-    """K24.block-rows on random single samples: ``H_kk = -sum_{j != k} H_kj``.
+def block_rows_check(draws: int = 20, seed: int = 0, loss: str = "softmax",
+                     h: float = 1.0) -> dict:
+    """K24.block-rows on random single samples, from differences of the gradient code.
 
     Each draw: one sample ``(x, y)`` with random ``c`` (2..8) and ``d`` (1..5) and weights of
     random scale (logits from near-uniform probabilities to saturated ones, ``|z|`` up to about
-    30). The per-sample Hessian is the model's exact one (:meth:`LinearModel.hessian`); its row
-    sums are measured relative to its largest entry. Where it is not saturated (largest entry
-    ``> 1e-3``) it is also compared with central finite differences of the model's gradient.
+    30); no draw is skipped. ``sum_j H_kj v`` is the derivative of the gradient code along the
+    all-classes direction ``1 (x) v`` (every logit moves by ``v . x``), taken by central
+    differences for each basis vector ``v = e_a``. The softmax is invariant along that
+    direction, so the difference has no truncation error at any ``h``, and its rounding error is
+    at most ``eps_g / h`` with ``eps_g = 4 c eps (1 + max|z| + h max|x|) max|x|`` (the rounding
+    of one gradient evaluation). The row sums are reported in units of that bound (``<= 1``:
+    zero to rounding), and relative to the largest block entry (central differences along
+    ``E_ka`` with step ``1e-5``) where that is resolved.
     """
     rng = np.random.default_rng(seed)
-    worst_rows = worst_gap = 0.0
-    compared = 0
+    eps = float(np.finfo(float).eps)
+    worst_units = 0.0
     per_draw = []
     for _ in range(draws):
         c = int(rng.integers(2, 9))
@@ -744,23 +1182,24 @@ def block_rows_check(draws: int = 20, seed: int = 0) -> dict:
         scale = 10.0 ** rng.uniform(-1, 1.5)
         W = rng.standard_normal(model.shape) * scale / math.sqrt(d + 1)
         D = model.D
-        H = model.hessian(W)
-        big = np.abs(H).max()
-        rows = np.abs(H.reshape(c, D, c, D).sum(axis=2)).max() / big
-        worst_rows = max(worst_rows, float(rows))
-        per_draw.append((float(np.abs(model.logits(W)).max()), float(rows)))
-        if big > 1e-3:
-            eps = 1e-5
-            Hfd = np.empty_like(H)
-            for i in range(c * D):
-                E = np.zeros(c * D)
-                E[i] = eps
-                E = E.reshape(W.shape)
-                Hfd[:, i] = (model.grad(W + E) - model.grad(W - E)).ravel() / (2 * eps)
-            worst_gap = max(worst_gap, float(np.abs(Hfd - H).max() / big))
-            compared += 1
-    return {"row_sum": worst_rows, "exact_vs_fd": worst_gap, "draws": draws,
-            "fd_compared": compared, "per_draw": per_draw}
+        grad = gradient_oracle(model, loss)
+        xmax = float(np.abs(Xa).max())
+        zmax = float(np.abs(model.logits(W)).max())
+        ones = [np.outer(np.ones(c), np.eye(D)[a]) for a in range(D)]
+        rows = fd_hessian_columns(grad, W, ones, h)  # (D, c, D): sum_j H_kj e_a
+        bound = 4.0 * c * eps * (1.0 + zmax + h * xmax) * xmax / h
+        units = float(np.abs(rows).max() / bound)
+        coords = []
+        for k in range(c):
+            for a in range(D):
+                V = np.zeros(model.shape)
+                V[k, a] = 1.0
+                coords.append(V)
+        big = float(np.abs(fd_hessian_columns(grad, W, coords, 1e-5)).max())
+        worst_units = max(worst_units, units)
+        per_draw.append((zmax, units, float(np.abs(rows).max() / big) if big > 0 else math.inf))
+    return {"row_sum_units": worst_units, "draws": draws, "skipped": 0, "loss": loss,
+            "h": h, "per_draw": per_draw}
 
 
 # --------------------------------------------------------------------------------------------
@@ -891,9 +1330,13 @@ def estimate(m: int, models: int, steps: int, dtype=np.float64,
             "seconds": flops / (rate * 1e9)}
 
 
-__all__ = ["SPECS", "TUNED", "OptimizerSpec", "Trajectory", "ExperimentResult", "FlowResult",
+__all__ = ["blas_threads", "SPECS", "TUNED", "STABLE", "RISE", "HALF_SLOPE", "loss_rise", "choose",
+           "largest_stable", "half_loss_steps", "group_frequencies", "half_loss_slope",
+           "assignment_ratios", "OptimizerSpec", "Trajectory", "ExperimentResult", "FlowResult",
            "record_steps", "run_lockstep", "experiment", "criterion", "grid_edges",
            "assignment_slopes", "snapshot_steps", "init_grad_hess_check", "block_rows_check",
+           "gradient_oracle", "fd_hessian_columns", "ratio_slopes", "gd_safe_lr",
+           "iid_diagnostics", "iid_slopes", "bootstrap_mean", "prior_groups", "half_loss_study",
            "flow_run", "sign_flow_limit", "discrete_vs_flow", "estimate", "flops_per_step",
            "measure_gflops", "model_bytes", "models_in_batch", "uses_gram", "logit_step",
            "LOGIT_CODES"]

@@ -53,6 +53,7 @@ from .softmax import softmax_column
 _F32_FLUSH = 1e-30
 
 __all__ = ["LinearData", "LinearModel", "heavy_tailed_labels", "gaussian_mixture",
+           "heavy_tailed_means",
            "heavy_tailed_sizes", "linear_field", "linear_summary", "rows_softmax",
            "rows_probs", "rows_curvature"]
 
@@ -251,6 +252,67 @@ def heavy_tailed_labels(m: int, seed: int = 0, dtype=np.float64) -> LinearData:
     _uniform_rows(np.random.default_rng(seed), Xa)
     return LinearData(Xa, y, c, groups.astype(np.intp), f"heavy-tailed labels (m = {m})",
                       {"dataset": "heavy_tailed", "m": m, "seed": seed, "dtype": dt.name})
+
+
+def heavy_tailed_means(m: int, d: int = 64, noise: float = 1.0, seed: int = 0,
+                       frequencies: str = "heavy_tailed", centred: bool = False) -> LinearData:
+    """Class-dependent inputs with the class frequencies of :func:`heavy_tailed_labels`.
+
+    THEORY.md, K24.assignment: "class k's inputs have their own mean mu_k, ||mu_k|| equal for
+    all k, e.g. x = mu_y + noise". Group ``i`` (``0 .. m-1``) has ``2^i`` classes of
+    ``2^(m-i)`` samples each (``c = 2^m - 1``, ``n = m 2^m``, ``c pi_k = (2^m - 1) / (m 2^i)``);
+    ``mu_k`` are independent uniform directions on the unit sphere of ``R^d`` (``||mu_k|| = 1``
+    exactly) and ``x = mu_y + noise * g / sqrt(d)`` with ``g`` standard normal (noise of norm
+    about ``noise``).
+
+    Parameters
+    ----------
+    m : int
+        Number of groups, 2..14.
+    d : int
+        Input dimension ``>= 1``.
+    noise : float
+        Typical norm of the noise, ``>= 0``.
+    seed : int
+    frequencies : {"heavy_tailed", "uniform"}
+        ``"uniform"`` gives every class ``m 2^m / c`` samples (rounded; the negative control
+        of K24.assignment: every ``c pi_k`` is then about 1).
+    centred : bool
+        Draw ``x = noise * g / sqrt(d)`` with no class mean (``mu_k = 0``): inputs independent
+        of the label (a negative control).
+
+    Returns
+    -------
+    LinearData
+        Samples sorted by class; ``groups`` are the ``m`` construction groups.
+    """
+    m = _check_int(m, "m", 2, 14)
+    d = _check_int(d, "d", 1)
+    seed = _check_int(seed, "seed", 0)
+    if not (math.isfinite(noise) and noise >= 0):
+        raise ValueError(f"noise must be a finite number >= 0, got {noise!r}")
+    if frequencies not in ("heavy_tailed", "uniform"):
+        raise ValueError(f"frequencies must be 'heavy_tailed' or 'uniform', got {frequencies!r}")
+    c = 2**m - 1
+    groups = np.repeat(np.arange(m), 2 ** np.arange(m))
+    if frequencies == "heavy_tailed":
+        counts = 2 ** (m - groups)
+    else:
+        counts = zipf_counts(m * 2**m, np.full(c, 1.0 / c))
+    y = np.repeat(np.arange(c, dtype=np.int64), counts)
+    rng = np.random.default_rng(seed)
+    mu = rng.standard_normal((c, d))
+    mu /= np.linalg.norm(mu, axis=1, keepdims=True)
+    Xa = np.empty((y.size, d + 1))
+    Xa[:, :d] = rng.standard_normal((y.size, d)) * (noise / math.sqrt(d))
+    if not centred:
+        Xa[:, :d] += mu[y]
+    Xa[:, d] = 1.0
+    name = f"class means (m = {m}, d = {d}, noise {noise:g}, {frequencies}" + (
+        ", no means)" if centred else ")")
+    return LinearData(Xa, y, c, groups.astype(np.intp), name,
+                      {"dataset": "heavy_tailed_means", "m": m, "d": d, "noise": float(noise),
+                       "seed": seed, "frequencies": frequencies, "centred": bool(centred)})
 
 
 def zipf_counts(n: int, pi: np.ndarray) -> np.ndarray:
