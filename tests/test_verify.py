@@ -145,9 +145,20 @@ def test_figures_writes_png_and_pdf_for_one_claim(tmp_path, capsys):
     assert figures.main(["--only", "nope", "--out", str(tmp_path)]) == 2
 
 
+#: Claims whose simulation disagrees with THEORY.md at the quick settings: findings, explained
+#: in the README ("Findings") and in each claim's detail. They must keep failing until THEORY.md
+#: or the evidence changes; a change either way should be seen, not slip through.
+QUICK_FINDINGS = {"K24.assignment", "K24.assignment-iid", "K24.experiment"}
+
+
 @pytest.mark.slow
-def test_verify_quick_every_registered_claim_passes():
-    """What CI runs: every claim of every paper, quick settings (exit 0 means all PASS)."""
-    out = subprocess.run([sys.executable, "-m", "linsim.verify", "--quick"], capture_output=True,
-                         text=True, timeout=1200)
-    assert out.returncode == 0, out.stdout[-4000:] + out.stderr[-2000:]
+def test_verify_quick_every_claim_passes_but_the_reported_findings():
+    """What CI runs: every claim of every paper, quick settings."""
+    out = subprocess.run([sys.executable, "-m", "linsim.verify", "--quick", "--json"],
+                         capture_output=True, text=True, timeout=1200)
+    rows = json.loads(out.stdout)
+    failed = {r["id"] for r in rows if r["status"] == "FAIL"}
+    assert failed == QUICK_FINDINGS, [(r["id"], r["error"]) for r in rows
+                                      if r["id"] in failed ^ QUICK_FINDINGS]
+    assert out.returncode == 1
+    assert {r["id"] for r in rows} == set(CLAIMS)
