@@ -170,3 +170,49 @@ def test_the_rule_checks_can_fail():
         "linsim.problems.softmax", ["_as_int"])
     assert _too_many_parameters(source) == ["f (line 4): 13 parameters"]
     assert not _too_many_parameters("def g(a, b, *, c, **kw):\n    pass\n")
+
+
+# --------------------------------------------------------------------------- the contracts
+
+
+def test_library_problems_meet_their_protocols():
+    """The protocols of :mod:`linsim.problems` describe the library's own problems."""
+    import numpy as np
+
+    from linsim.problems import BlockProblem, Problem, SlidingProblem
+    from linsim.problems.filippov import QuadraticSign, UnigramSign
+    from linsim.problems.quadratic import case3
+    from linsim.problems.softmax import OneHotModel, UnigramModel
+
+    quad = QuadraticSign(np.diag([1.0, 2.0]), [0.5, -0.5])
+    uni = UnigramSign(UnigramModel(5, 1.0))
+    for problem in (quad, uni):
+        assert isinstance(problem, SlidingProblem)
+        assert problem.params("sign", 0.0).size == problem.mode_at + 2 * problem.n
+    assert isinstance(OneHotModel(4, 1.0), BlockProblem)
+    for problem in (OneHotModel(4, 1.0), UnigramModel(5, 1.0), case3()):
+        assert isinstance(problem, Problem)
+    assert not isinstance(object(), Problem)
+    assert not isinstance(UnigramModel(5, 1.0), SlidingProblem)  # no sliding kernels
+
+
+_SLIDE_CACHE_SCRIPT = """
+import numpy as np
+from linsim.integrate import sliding
+from linsim.problems.filippov import QuadraticSign
+sliding.sign_flow(QuadraticSign(np.diag([1.0, 3.0]), [0.0, 0.0]), [1.0, -2.0], (0.0, 4.0))
+st = sliding._slide.stats
+print(sum(st.cache_hits.values()), sum(st.cache_misses.values()))
+"""
+
+
+@pytest.mark.slow
+def test_sliding_loop_is_cached_on_disk():
+    """The compiled segment loop (grouped named arguments, first-class functions) loads from
+    the disk cache in a fresh process, like the driver (DESIGN.md, numba issue 6251)."""
+    def run() -> str:
+        return subprocess.run([sys.executable, "-c", _SLIDE_CACHE_SCRIPT], capture_output=True,
+                              text=True, cwd=ROOT, timeout=900, check=True).stdout.split()
+
+    run()  # fills the cache if this checkout has not yet
+    assert run() == ["1", "0"]

@@ -32,6 +32,7 @@ error norm is RMS (as SciPy) or, with ``solve(norm="max")``, the largest scaled 
 
 from __future__ import annotations
 
+import functools
 import math
 import sys
 import time
@@ -495,29 +496,42 @@ def _ensure_dense(rhs, tab, st, t, h, dense_ready):
 
 
 @njit(cache=True, inline="always")
-def _scan_events(rhs, event, tab, ev, st, scratch, t, h, t_new):
-    """Sign changes of the event functions over the accepted step ``(t, t_new]``, located on the
-    interpolant and logged in time order.
+def _crosses(g0, g1, direction):
+    """Whether an event value going from ``g0`` to ``g1`` is a counted crossing: through zero
+    (a start at exactly zero is none) in the event's ``direction`` (0: both ways)."""
+    up = g0 < 0.0 and g1 >= 0.0
+    down = g0 > 0.0 and g1 <= 0.0
+    return (up and direction >= 0.0) or (down and direction <= 0.0)
+
+
+@njit(cache=True, inline="always")
+def _any_crossing(g, direction):
+    for k in range(direction.size):
+        if _crosses(g[0, k], g[1, k], direction[k]):
+            return True
+    return False
+
+
+@njit(cache=True, inline="always")
+def _scan_events(rhs, event, tab, ev, st, scratch, t, h):
+    """The crossings of the event functions over the accepted step from ``t`` (values in
+    ``ev.g``: start, end), located on the interpolant and logged in time order.
 
     Returns ``(dense_ready, term_k, theta_stop)``: whether the dense coefficients were formed,
     the first terminal event crossed (-1: none) and where in the step (``theta``) it lies.
     """
     w, gtmp, hit_th, hit_k = scratch
     ist, g = st.i, ev.g
-    ynew = st.work[0]
     tmp = st.work[1]
     Q = st.work[2:]
     dense_ready = False
     theta_stop = 1.0
     term_k = -1
-    event(t_new, ynew, st.p, g[1])
     n_hit = 0
     for k in range(ev.direction.size):
         g0 = g[0, k]
         g1 = g[1, k]
-        up = g0 < 0.0 and g1 >= 0.0
-        down = g0 > 0.0 and g1 <= 0.0
-        if (up and ev.direction[k] >= 0.0) or (down and ev.direction[k] <= 0.0):
+        if _crosses(g0, g1, ev.direction[k]):
             dense_ready = _ensure_dense(rhs, tab, st, t, h, dense_ready)
             th = _locate(event, t, h, st.y, Q, st.p, tmp, w, gtmp, k, g0, g1)
             # insertion into this step's crossings, kept sorted by time
@@ -580,7 +594,10 @@ def drive(rhs, event, output, tab, ctl, ev, outs, st, chunk, max_steps):
     ynew = work[0]
     tmp = work[1]
     Q = work[2:]
-    m_ev = ev.direction.size
+    g, ev_dir = ev.g, ev.direction
+    m_ev = ev_dir.size
+    t_eval = outs.t_eval
+    n_eval = t_eval.size
     w = np.empty(P.shape[1])
     scratch = (w, np.empty(max(m_ev, 1)), np.empty(max(m_ev, 1)),
                np.empty(max(m_ev, 1), dtype=np.int64))
@@ -598,11 +615,11 @@ def drive(rhs, event, output, tab, ctl, ev, outs, st, chunk, max_steps):
         if not (_all_finite(y) and _all_finite(K[0])):
             ist[I_STATUS] = NONFINITE
             return
-        while ist[I_EVAL] < outs.t_eval.size and outs.t_eval[ist[I_EVAL]] <= t:
+        while ist[I_EVAL] < n_eval and t_eval[ist[I_EVAL]] <= t:
             output(t, y, p, outs.out[ist[I_EVAL]])
             ist[I_EVAL] += 1
         if m_ev > 0:
-            event(t, y, p, ev.g[0])
+            event(t, y, p, g[0])
         if not adaptive:
             fs[F_H] = h_fixed
         elif fs[F_H] <= 0.0:
@@ -677,14 +694,18 @@ def drive(rhs, event, output, tab, ctl, ev, outs, st, chunk, max_steps):
         ist[I_ACCEPTED] += 1
         steps += 1
 
+        # the helpers run only on the steps that need them (a crossing, an output time)
         dense_ready = False
         term_k = -1
         theta_stop = 1.0
         if m_ev > 0:
-            dense_ready, term_k, theta_stop = _scan_events(rhs, event, tab, ev, st, scratch, t,
-                                                           h, t_new)
+            event(t_new, ynew, p, g[1])
+            if _any_crossing(g, ev_dir):
+                dense_ready, term_k, theta_stop = _scan_events(rhs, event, tab, ev, st, scratch,
+                                                               t, h)
         t_stop = t + theta_stop * h if term_k >= 0 else t_new
-        _emit_outputs(rhs, output, tab, outs, st, w, t, h, t_new, t_stop, dense_ready)
+        if ist[I_EVAL] < n_eval and t_eval[ist[I_EVAL]] <= t_stop:
+            _emit_outputs(rhs, output, tab, outs, st, w, t, h, t_new, t_stop, dense_ready)
 
         if term_k >= 0:
             _interp(tmp, y, Q, h, theta_stop, w)
@@ -696,7 +717,7 @@ def drive(rhs, event, output, tab, ctl, ev, outs, st, chunk, max_steps):
         y[:] = ynew
         K[0, :] = K[s]
         if m_ev > 0:
-            ev.g[0, :] = ev.g[1]
+            g[0, :] = g[1]
         t = t_new
         h = h_next
 
@@ -806,6 +827,8 @@ class Solution:
 
 
 def _tol(value, n: int, name: str) -> np.ndarray:
+    if isinstance(value, float | int) and math.isfinite(value) and value >= 0:
+        return np.array([float(value)])  # the common case, without NumPy's checks
     arr = np.atleast_1d(np.asarray(value, dtype=np.float64)).ravel()
     if arr.size not in (1, n):
         raise ValueError(f"{name} must be a scalar or have one entry per component ({n}), "
@@ -820,6 +843,13 @@ PREPARE_OPTIONS = {"first_step": None, "max_step": np.inf, "step": None, "norm":
 #: Keyword options of :func:`solve` beyond its named parameters, with their defaults.
 SOLVE_OPTIONS = {**PREPARE_OPTIONS, "max_steps": 10_000_000, "progress": False,
                  "progress_desc": "integrate"}
+
+
+@functools.cache
+def _rk_tableau(method: str) -> RKTableau:
+    tab = get_tableau(method)
+    return RKTableau(tab.A, tab.C, tab.B, tab.E, tab.E3, tab.P, tab.stages,
+                     tab.error_order + 1 if tab.adaptive else 0, int(np.any(tab.E3 != 0)))
 
 
 def with_defaults(func: str, given: dict, known: dict) -> dict:
@@ -879,7 +909,7 @@ def prepare(
     t0, t1 = (float(v) for v in t_span)
     if not (math.isfinite(t0) and math.isfinite(t1) and t1 > t0):
         raise ValueError(f"t_span must be finite with t1 > t0, got {t_span!r}")
-    y = np.array(y0, dtype=np.float64).ravel().copy()
+    y = np.array(y0, dtype=np.float64).ravel()  # a copy
     n = y.size
     if n == 0:
         raise ValueError("y0 must have at least one component")
@@ -923,9 +953,7 @@ def prepare(
     ist = np.zeros(I_SIZE, dtype=np.int64)
     ist[I_NORM] = NORMS[norm]
     return Setup(
-        tableau=RKTableau(tab.A, tab.C, tab.B, tab.E, tab.E3, tab.P, tab.stages,
-                          tab.error_order + 1 if tab.adaptive else 0,
-                          int(np.any(tab.E3 != 0))),
+        tableau=_rk_tableau(tab.name),
         control=Control(t1, rt, at, float(opts["max_step"]), h_fixed),
         events=EventBuffers(edir, eterm, np.zeros((2, max(m, 1))), np.zeros(cap),
                             np.zeros(cap, dtype=np.int64)),

@@ -8,7 +8,7 @@ it exactly instead, in *segments* between events:
   ``F``, the signs ``sigma_F``. Free coordinates move at ``-sigma_i``; stuck ones at ``-u_i``,
   where ``u_S`` (a selection of ``[-1, 1]``) is the *equivalent control* that keeps
   ``d/dt g_S = 0``: ``H_SS u_S = -H_SF sigma_F``.
-* **segment**: the driver (:func:`linsim.integrate.driver._drive`) integrates the smooth field of
+* **segment**: the driver (:func:`linsim.integrate.driver.drive`) integrates the smooth field of
   the current mode until an event, located on its interpolant: a free ``sigma_i g_i`` reaches 0,
   or a stuck control reaches ``+-1`` (``1 - |u_i| = 0``). ``f - f* = level`` is a non-terminal
   event, for the time to tolerance.
@@ -139,6 +139,7 @@ def _slide(rhs, event, output, select, tab, ctl, outs, st, log):
     ``log.res`` receives ``[time to level (NaN if not reached), events, segments, status]``.
     """
     p, y, K, work, fs, ist = st
+    mode_at, max_steps, log_t, log_i, res = log
     n = y.size
     m = n + 1
     ev_term = np.ones(m, dtype=np.int64)
@@ -147,15 +148,16 @@ def _slide(rhs, event, output, select, tab, ctl, outs, st, log):
     ev = EventBuffers(-np.ones(m), ev_term, np.zeros((2, m)), np.empty(cap),
                       np.empty(cap, dtype=np.int64))
     buf = np.empty(3 * n)
-    max_events = log.t.size
+    max_events = log_t.size
     t_level = np.nan
     n_events = 0
     n_seg = 0
-    _reselect(select, fs[F_T], y, p, buf, log.mode_at)
+    _reselect(select, fs[F_T], y, p, buf, mode_at)
     status = 0
     y_seg = np.empty(n)
     y_stop = np.empty(n)
     t_stop = ctl.t_end
+    ctl_stop = ctl
     while True:
         y_seg[:] = y
         t_seg = fs[F_T]
@@ -166,9 +168,8 @@ def _slide(rhs, event, output, select, tab, ctl, outs, st, log):
             ist[I_STARTED] = 0
             ist[I_EVENTS] = 0
             ist[I_STATUS] = RUNNING
-            t_to = t_stop if rerun else ctl.t_end
-            drive(rhs, event, output, tab, Control(t_to, ctl.rtol, ctl.atol, ctl.max_step, 0.0),
-                  ev, outs, st, log.max_steps + 1, log.max_steps)
+            drive(rhs, event, output, tab, ctl_stop if rerun else ctl, ev, outs, st,
+                  max_steps + 1, max_steps)
             n_seg += 1
             for j in range(min(ist[I_EVENTS], cap)):
                 if ev.index[j] == n:
@@ -192,6 +193,7 @@ def _slide(rhs, event, output, select, tab, ctl, outs, st, log):
             # past the terminal event, hid the crossing: integrate the segment again up to the
             # event time, over which f decreases monotonically
             t_stop = fs[F_T]
+            ctl_stop = Control(t_stop, ctl.rtol, ctl.atol, ctl.max_step, 0.0)
             y_stop[:] = y
             y[:] = y_seg
             fs[F_T] = t_seg
@@ -204,20 +206,20 @@ def _slide(rhs, event, output, select, tab, ctl, outs, st, log):
         if n_events >= max_events:
             status = TOO_MANY_EVENTS
             break
-        log.t[n_events] = fs[F_T]
-        log.index[n_events] = term
+        log_t[n_events] = fs[F_T]
+        log_i[n_events] = term
         n_events += 1
-        _reselect(select, fs[F_T], y, p, buf, log.mode_at)
+        _reselect(select, fs[F_T], y, p, buf, mode_at)
         # first step of the next segment: about the length of this one. The driver locates
         # every crossing inside a step before it stops at the first, so a step far longer
         # than the spacing of events would locate many crossings only to discard them.
         seg = fs[F_T] - t_seg
         if seg > 0.0:
             fs[F_H] = min(fs[F_H], seg)
-    log.res[0] = t_level
-    log.res[1] = n_events
-    log.res[2] = n_seg
-    log.res[3] = status
+    res[0] = t_level
+    res[1] = n_events
+    res[2] = n_seg
+    res[3] = status
 
 
 # --------------------------------------------------------------------------------------------

@@ -366,6 +366,12 @@ class BlockQuadratic:
                                           self.offsets.astype(float), self.hdata,
                                           self.w_star]), flow_params)
 
+    @property
+    def field(self):
+        """The compiled right-hand side of any flow on this layout (:func:`quadratic_field`;
+        a :class:`linsim.problems.Problem`)."""
+        return quadratic_field
+
 
 # --------------------------------------------------------------------------------------------
 # constructors
