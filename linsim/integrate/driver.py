@@ -845,6 +845,11 @@ SOLVE_OPTIONS = {**PREPARE_OPTIONS, "max_steps": 10_000_000, "progress": False,
                  "progress_desc": "integrate"}
 
 
+#: The event buffers of a run without events: shared (the driver never writes them then).
+_NO_EVENTS = EventBuffers(np.zeros(0), np.zeros(0, dtype=np.int64), np.zeros((2, 1)),
+                          np.zeros(1), np.zeros(1, dtype=np.int64))
+
+
 @functools.cache
 def _rk_tableau(method: str) -> RKTableau:
     tab = get_tableau(method)
@@ -919,7 +924,7 @@ def prepare(
     at = _tol(atol, n, "atol")
     step = opts["step"]
     if tab.adaptive:
-        if np.all(at == 0) and np.any(rt == 0):
+        if not at.any() and not rt.all():
             raise ValueError("rtol and atol cannot both be zero")
         h_fixed = 0.0
     else:
@@ -927,7 +932,7 @@ def prepare(
             raise ValueError(f"method {method} is fixed-step: step must be finite and > 0")
         h_fixed = float(step)
     te = np.array([t1] if t_eval is None else t_eval, dtype=np.float64).ravel()
-    if te.size and (np.any(np.diff(te) < 0) or te[0] < t0 or te[-1] > t1):
+    if te.size and ((te[1:] < te[:-1]).any() or te[0] < t0 or te[-1] > t1):
         raise ValueError("t_eval must be sorted and lie within t_span")
     if output is None:
         output, n_out = identity_output, n
@@ -936,15 +941,14 @@ def prepare(
             raise ValueError("n_output must be given (>= 1) with an output function")
         n_out = int(n_output)
     if events is None:
-        efunc, m = _no_event, 0
-        edir = np.zeros(0)
-        eterm = np.zeros(0, dtype=np.int64)
-        cap = 1
+        efunc, evb = _no_event, _NO_EVENTS
     else:
         efunc, m = events.func, int(events.count)
-        edir = np.broadcast_to(np.asarray(events.direction, float), (m,)).copy()
-        eterm = np.broadcast_to(np.asarray(events.terminal, bool), (m,)).astype(np.int64)
         cap = int(events.capacity)
+        evb = EventBuffers(
+            np.broadcast_to(np.asarray(events.direction, float), (m,)).copy(),
+            np.broadcast_to(np.asarray(events.terminal, bool), (m,)).astype(np.int64),
+            np.zeros((2, max(m, 1))), np.zeros(cap), np.zeros(cap, dtype=np.int64))
     first_step = opts["first_step"]
     fs = np.zeros(F_SIZE)
     fs[F_T] = t0
@@ -955,8 +959,7 @@ def prepare(
     return Setup(
         tableau=_rk_tableau(tab.name),
         control=Control(t1, rt, at, float(opts["max_step"]), h_fixed),
-        events=EventBuffers(edir, eterm, np.zeros((2, max(m, 1))), np.zeros(cap),
-                            np.zeros(cap, dtype=np.int64)),
+        events=evb,
         outputs=Outputs(te, np.zeros((te.size, n_out))),
         # K: the stages; work: y_new, a stage argument, the dense coefficients
         state=State(p, y, np.empty((tab.total_stages, n)), np.empty((2 + tab.P.shape[1], n)),

@@ -444,7 +444,7 @@ def sign_flow(
     k = int(ist[I_EVAL])
     return SignFlowResult(te[:k].copy(), run.outputs.out[:k], float(fs[F_T]), run.state.y,
                           t_level, method, log.t[:n_ev].copy(), log.index[:n_ev].copy(), stats,
-                          mode=p[mode_at : mode_at + n].copy())
+                          mode=run.state.p[mode_at : mode_at + n].copy())
 
 
 def _exact_linear(problem, x0, p, t_span, te, outputs, level, level_hit, log: SlideLog,
