@@ -8,29 +8,41 @@ Right-hand sides, event functions and output functions share one Numba signature
 an explicit signature and cached on disk; unlike a driver that takes a jitted dispatcher as an
 argument (numba issue 6251) it is not recompiled in a new process.
 
+The compiled driver :func:`drive` takes the three functions and a handful of small named
+layouts (``typing.NamedTuple``, which Numba passes at no cost): :class:`RKTableau` (the method as
+data), :class:`Control` (end time, tolerances, step limits), :class:`EventBuffers` (event
+settings and the record of located events), :class:`Outputs` (output times and rows) and
+:class:`State` (parameters, state, stages, work space and the run's scalars, indexed by the
+named ``F_*``/``I_*`` constants). :func:`prepare` checks the arguments and builds them: the
+one setup path of :func:`solve`, :func:`linsim.integrate.solve_blocks` (through ``solve``)
+and :func:`linsim.integrate.sliding.sign_flow`. The step loop is split into inline helpers
+(:func:`_initial_step`, :func:`_pi_factor`, :func:`_scan_events`, :func:`_emit_outputs`).
+
 The driver runs in *chunks*: it stops after ``chunk`` accepted steps with its whole state
-(``t``, ``h``, the last error, the stage ``K_0``, the event values) held in arrays, and the next
-call resumes bit-for-bit where it stopped. :func:`solve` uses that to update a progress bar; the
-numbers do not depend on the chunk size.
+(``t``, ``h``, the last error, the stage ``K_0``, the event values) in :class:`State`, and the
+next call resumes bit-for-bit where it stopped. :func:`solve` uses that to update a progress
+bar; the numbers do not depend on the chunk size.
 
 For large states the driver is bound by memory traffic (each stage is a pass over state-sized
 vectors): the new point and the partial error sums are formed in one pass over the stages
 (:func:`_combine_step`), and the error pass then reads only those and the last stage. The
-error norm is RMS (as SciPy) or, with ``solve(norm="max")``, the largest scaled component;
-the choice travels in the integer state vector (``ist[_NORM]``), so the compiled signature of
-:func:`_drive` is unchanged for its other callers (:mod:`linsim.integrate.sliding`).
+error norm is RMS (as SciPy) or, with ``solve(norm="max")``, the largest scaled component
+(``State.i[I_NORM]``).
 """
 
 from __future__ import annotations
 
+import functools
 import math
 import sys
 import time
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 import numpy as np
 from numba import njit, types
 
+from ..kernels import sum4
 from .tableaux import METHODS, Tableau, get_tableau
 
 _f8 = types.float64
@@ -68,12 +80,80 @@ def identity_output(t, y, p, out):
     out[:] = y
 
 
-# Indices into the float and integer state vectors carried between chunks. The integer vector
-# may carry options after its state (``_NORM``); a shorter vector means the defaults.
-_T, _H, _ERR_OLD = 0, 1, 2
-_I_EVAL, _N_ACC, _N_REJ, _N_FEV, _N_EV, _STATUS, _STARTED, _REJECTED, _N_BAD, _NORM = range(10)
+# --------------------------------------------------------------------------------------------
+# The grouped arguments of the compiled driver (small named layouts: Numba passes a NamedTuple
+# of arrays and scalars at no cost, and the explicit signature below keeps the disk cache).
+
+
+class RKTableau(NamedTuple):
+    """A :class:`~linsim.integrate.tableaux.Tableau` as the compiled driver reads it."""
+
+    A: np.ndarray  #: ``(total_stages, total_stages)`` stage coefficients
+    C: np.ndarray  #: nodes
+    B: np.ndarray  #: weights of the propagated solution
+    E: np.ndarray  #: error weights
+    E3: np.ndarray  #: DOP853's 3rd-order error weights (zeros otherwise)
+    P: np.ndarray  #: dense-output coefficients ``(total_stages, degree)``
+    stages: int  #: stages of a step (``K[stages]`` is the FSAL stage)
+    q: int  #: error order + 1 of an adaptive method; 0 for a fixed-step one
+    use3: int  #: 1 when ``E3`` is used (DOP853's blended error estimate)
+
+
+class Control(NamedTuple):
+    """Where to stop, the tolerances and the step-size limits."""
+
+    t_end: float
+    rtol: np.ndarray  #: one entry, or one per component
+    atol: np.ndarray
+    max_step: float
+    h_fixed: float  #: the step of a fixed-step method (0 for adaptive ones)
+
+
+class EventBuffers(NamedTuple):
+    """Event settings and the driver's record of located events."""
+
+    direction: np.ndarray  #: per event: > 0 rising only, < 0 falling only, 0 both
+    terminal: np.ndarray  #: per event: 1 stops the integration (int64)
+    g: np.ndarray  #: ``(2, max(m, 1))``: event values at the step's start and end
+    t: np.ndarray  #: located event times (capacity = its size)
+    index: np.ndarray  #: which event crossed (int64)
+
+
+class Outputs(NamedTuple):
+    """Requested output times and the rows written there."""
+
+    t_eval: np.ndarray
+    out: np.ndarray  #: ``(len(t_eval), n_out)``
+
+
+class State(NamedTuple):
+    """Everything that carries over between chunks of :func:`_drive` (resumable bit for bit).
+
+    ``f`` and ``i`` are the float and integer scalars of the run, indexed by the ``F_*`` and
+    ``I_*`` constants of this module (arrays, so that the compiled driver updates them in place).
+    """
+
+    p: np.ndarray  #: parameters of ``rhs``, events and outputs
+    y: np.ndarray  #: the state (in/out)
+    K: np.ndarray  #: ``(total_stages, n)`` stages; ``K[0]`` is ``rhs`` at ``(t, y)``
+    work: np.ndarray  #: ``(2 + degree, n)``: new state, a stage argument, dense coefficients
+    f: np.ndarray  #: float scalars, :data:`F_SIZE` entries
+    i: np.ndarray  #: integer scalars, :data:`I_SIZE` entries
+
+
+#: Layout of ``State.f``: time reached, next step, previous error (PI controller).
+F_T, F_H, F_ERR_OLD = 0, 1, 2
+F_SIZE = 3
+#: Layout of ``State.i``: next output row, accepted and rejected steps, right-hand-side
+#: evaluations, located events, status, started (``K[0]`` and the event values are set), the
+#: last step was rejected, consecutive non-finite steps, then the error norm (an option, coded
+#: as in :data:`NORMS`; a vector without it means RMS).
+(I_EVAL, I_ACCEPTED, I_REJECTED, I_FEV, I_EVENTS, I_STATUS, I_STARTED, I_LAST_REJECTED,
+ I_BAD, I_NORM) = range(10)
+I_SIZE = 10
+_NORM = I_NORM  # the name that tests/test_integrate.py reads
 _NORM_RMS, _NORM_MAX = 0, 1
-#: Error norms of :func:`solve` (``norm=``), as coded in ``ist[_NORM]``.
+#: Error norms of :func:`solve` (``norm=``), as coded in ``State.i[I_NORM]``.
 NORMS = {"rms": _NORM_RMS, "max": _NORM_MAX}
 # Controller constants (Hairer's DOPRI5 defaults).
 _SAFETY, _MIN_FAC, _MAX_FAC = 0.9, 0.2, 10.0
@@ -81,7 +161,8 @@ _SAFETY, _MIN_FAC, _MAX_FAC = 0.9, 0.2, 10.0
 #: Status codes written by the driver.
 RUNNING, DONE, TERMINAL_EVENT, PAUSED = 3, 0, 1, 2
 UNDERFLOW, NONFINITE, TOO_MANY_STEPS = -1, -2, -3
-_REASONS = {
+#: Why an integration with a negative status stopped (the message of :class:`IntegrationError`).
+REASONS = {
     UNDERFLOW: "step size underflow (the solution may blow up or the problem is too stiff)",
     NONFINITE: "non-finite state or right-hand side (NaN or overflow)",
     TOO_MANY_STEPS: "too many steps (raise max_steps, or loosen rtol/atol)",
@@ -245,25 +326,6 @@ def _block_sums(a5, a3, use3, u0, u1, i0, rtol, atol, use_max):
 
 
 @njit(cache=True, inline="always")
-def sum4(a):
-    """Sum of ``a`` with four accumulators: a fixed order (reproducible) that pipelines and
-    vectorizes, where one running sum is a chain of dependent adds."""
-    s0 = s1 = s2 = s3 = 0.0
-    n = a.size
-    i = 0
-    while i + 4 <= n:
-        s0 += a[i]
-        s1 += a[i + 1]
-        s2 += a[i + 2]
-        s3 += a[i + 3]
-        i += 4
-    while i < n:
-        s0 += a[i]
-        i += 1
-    return (s0 + s1) + (s2 + s3)
-
-
-@njit(cache=True, inline="always")
 def _norm_from_sums(e5, e3, use3, h, n, use_max):
     if not math.isfinite(e5):
         return np.nan
@@ -374,76 +436,199 @@ def _locate(event, t, h, y, Q, p, tmp, w, gtmp, k, g0, g1):
     return hi
 
 
+#: Numba types of the grouped arguments (the compiled signatures of :func:`drive` and of the
+#: segment loop of :mod:`linsim.integrate.sliding`).
+TableauType = types.NamedTuple(
+    (_mat, _vec, _vec, _vec, _vec, _mat, types.int64, types.int64, types.int64), RKTableau)
+ControlType = types.NamedTuple((_f8, _vec, _vec, _f8, _f8), Control)
+EventsType = types.NamedTuple((_vec, _ivec, _mat, _vec, _ivec), EventBuffers)
+OutputsType = types.NamedTuple((_vec, _mat), Outputs)
+StateType = types.NamedTuple((_vec, _vec, _mat, _mat, _vec, _ivec), State)
+
+
+@njit(cache=True, inline="always")
+def _initial_step(rhs, tab, ctl, st):
+    """Hairer's starting step (as in SciPy's ``select_initial_step``); one evaluation of ``rhs``
+    (into ``K[1]``), with ``K[0]`` at ``(t, y)`` already set."""
+    y, K, p, ist = st.y, st.K, st.p, st.i
+    ynew = st.work[0]
+    tmp = st.work[1]
+    t = st.f[F_T]
+    n = y.size
+    d0 = _rms(y, y, y, ctl.rtol, ctl.atol)
+    d1 = _rms(K[0], y, y, ctl.rtol, ctl.atol)
+    h0 = 1e-6 if (d0 < 1e-5 or d1 < 1e-5) else 0.01 * d0 / d1
+    h0 = min(h0, ctl.t_end - t)
+    for i in range(n):
+        tmp[i] = y[i] + h0 * K[0, i]
+    rhs(t + h0, tmp, p, K[1])
+    ist[I_FEV] += 1
+    for i in range(n):
+        ynew[i] = (K[1, i] - K[0, i]) / h0
+    d2 = _rms(ynew, y, y, ctl.rtol, ctl.atol)
+    if d1 <= 1e-15 and d2 <= 1e-15:
+        h1 = max(1e-6, h0 * 1e-3)
+    else:
+        h1 = (0.01 / max(d1, d2)) ** (1.0 / tab.q)
+    return min(100.0 * h0, h1)
+
+
+@njit(cache=True, inline="always")
+def _pi_factor(err, err_old, alpha, beta, after_reject):
+    """Step-size factor of the PI controller after an accepted step (no growth right after a
+    rejection)."""
+    if err == 0.0:
+        fac = _MAX_FAC
+    else:
+        fac = min(_MAX_FAC, max(_MIN_FAC, _SAFETY * err ** (-alpha) * err_old ** beta))
+    if after_reject:
+        fac = min(fac, 1.0)
+    return fac
+
+
+@njit(cache=True, inline="always")
+def _ensure_dense(rhs, tab, st, t, h, dense_ready):
+    """The step's dense-output coefficients (``work[2:]``), computed once per step."""
+    if not dense_ready:
+        st.i[I_FEV] += _prepare_dense(rhs, t, h, st.y, st.K, tab.A, tab.C, tab.stages, tab.P,
+                                      st.work[2:], st.p, st.work[1])
+    return True
+
+
+@njit(cache=True, inline="always")
+def _crosses(g0, g1, direction):
+    """Whether an event value going from ``g0`` to ``g1`` is a counted crossing: through zero
+    (a start at exactly zero is none) in the event's ``direction`` (0: both ways)."""
+    up = g0 < 0.0 and g1 >= 0.0
+    down = g0 > 0.0 and g1 <= 0.0
+    return (up and direction >= 0.0) or (down and direction <= 0.0)
+
+
+@njit(cache=True, inline="always")
+def _any_crossing(g, direction):
+    for k in range(direction.size):
+        if _crosses(g[0, k], g[1, k], direction[k]):
+            return True
+    return False
+
+
+@njit(cache=True, inline="always")
+def _scan_events(rhs, event, tab, ev, st, scratch, t, h):
+    """The crossings of the event functions over the accepted step from ``t`` (values in
+    ``ev.g``: start, end), located on the interpolant and logged in time order.
+
+    Returns ``(dense_ready, term_k, theta_stop)``: whether the dense coefficients were formed,
+    the first terminal event crossed (-1: none) and where in the step (``theta``) it lies.
+    """
+    w, gtmp, hit_th, hit_k = scratch
+    ist, g = st.i, ev.g
+    tmp = st.work[1]
+    Q = st.work[2:]
+    dense_ready = False
+    theta_stop = 1.0
+    term_k = -1
+    n_hit = 0
+    for k in range(ev.direction.size):
+        g0 = g[0, k]
+        g1 = g[1, k]
+        if _crosses(g0, g1, ev.direction[k]):
+            dense_ready = _ensure_dense(rhs, tab, st, t, h, dense_ready)
+            th = _locate(event, t, h, st.y, Q, st.p, tmp, w, gtmp, k, g0, g1)
+            # insertion into this step's crossings, kept sorted by time
+            j = n_hit
+            while j > 0 and hit_th[j - 1] > th:
+                hit_th[j] = hit_th[j - 1]
+                hit_k[j] = hit_k[j - 1]
+                j -= 1
+            hit_th[j] = th
+            hit_k[j] = k
+            n_hit += 1
+    for j in range(n_hit):
+        k = hit_k[j]
+        if ist[I_EVENTS] < ev.t.size:
+            ev.t[ist[I_EVENTS]] = t + hit_th[j] * h
+            ev.index[ist[I_EVENTS]] = k
+        ist[I_EVENTS] += 1
+        if ev.terminal[k] != 0:
+            term_k = k
+            theta_stop = hit_th[j]
+            break
+    return dense_ready, term_k, theta_stop
+
+
+@njit(cache=True, inline="always")
+def _emit_outputs(rhs, output, tab, outs, st, w, t, h, t_new, t_stop, dense_ready):
+    """The output function at the requested times in ``(t, t_stop]``, from the interpolant
+    (or the new state itself at ``t_new``). Returns whether the dense coefficients are formed."""
+    ist, t_eval, out = st.i, outs.t_eval, outs.out
+    tmp = st.work[1]
+    while ist[I_EVAL] < t_eval.size and t_eval[ist[I_EVAL]] <= t_stop:
+        te = t_eval[ist[I_EVAL]]
+        if te == t_new:
+            output(te, st.work[0], st.p, out[ist[I_EVAL]])
+        else:
+            dense_ready = _ensure_dense(rhs, tab, st, t, h, dense_ready)
+            _interp(tmp, st.y, st.work[2:], h, (te - t) / h, w)
+            output(te, tmp, st.p, out[ist[I_EVAL]])
+        ist[I_EVAL] += 1
+    return dense_ready
+
+
 @njit(
-    types.void(
-        FieldType, FieldType, FieldType,  # rhs, event, output
-        _mat, _vec, _vec, _vec, _vec, _mat, types.int64, types.int64, types.int64,  # tableau
-        _vec, _vec, _mat, _mat,  # p, y (in/out), K, work
-        _f8, _vec, _vec, _f8, _f8,  # t_end, rtol, atol, max_step, fixed h
-        _vec, _mat,  # t_eval, out
-        _vec, _ivec, _mat, _vec, _ivec,  # event direction, terminal, g (2 x m), t_events, which
-        _vec, _ivec, types.int64, types.int64,  # fstate, istate, chunk, max_steps
-    ),
+    types.void(FieldType, FieldType, FieldType, TableauType, ControlType, EventsType,
+               OutputsType, StateType, types.int64, types.int64),
     cache=True,
     nogil=True,  # independent integrations may run in threads (solve_blocks)
 )
-def _drive(rhs, event, output, A, C, B, E, E3, P, s, q, use3, p, y, K, work, t_end, rtol, atol,
-           max_step, h_fixed, t_eval, out, ev_dir, ev_term, g, ev_t, ev_i, fs, ist, chunk,
-           max_steps):
-    n = y.size
+def drive(rhs, event, output, tab, ctl, ev, outs, st, chunk, max_steps):
+    """Adaptive (or fixed-step) Runge-Kutta steps from ``State.f[F_T]`` towards ``ctl.t_end``,
+    at most ``chunk`` accepted steps in this call and ``max_steps`` attempted ones in the run.
+
+    Resumable: everything that carries over is in ``st``; ``st.i[I_STATUS]`` says why it
+    stopped (:data:`DONE`, :data:`PAUSED` after ``chunk`` steps, :data:`TERMINAL_EVENT`, or a
+    negative failure code of :data:`REASONS`).
+    """
+    A, C, B, E, E3, P, s, q, use3 = tab
+    p, y, K, work, fs, ist = st
+    t_end, rtol, atol, max_step, h_fixed = ctl
     ynew = work[0]
     tmp = work[1]
     Q = work[2:]
-    w = np.empty(P.shape[1])
-    n_eval = t_eval.size
+    g, ev_dir = ev.g, ev.direction
     m_ev = ev_dir.size
-    gtmp = np.empty(max(m_ev, 1))
-    hit_th = np.empty(max(m_ev, 1))
-    hit_k = np.empty(max(m_ev, 1), dtype=np.int64)
+    t_eval = outs.t_eval
+    n_eval = t_eval.size
+    w = np.empty(P.shape[1])
+    scratch = (w, np.empty(max(m_ev, 1)), np.empty(max(m_ev, 1)),
+               np.empty(max(m_ev, 1), dtype=np.int64))
     adaptive = q > 0
-    use_max = ist.size > _NORM and ist[_NORM] == _NORM_MAX
+    use_max = ist.size > I_NORM and ist[I_NORM] == _NORM_MAX
     beta = 0.2 / q if adaptive else 0.0
     alpha = 1.0 / q - 0.75 * beta if adaptive else 0.0
     eps = 2.220446049250313e-16
 
-    t = fs[_T]
-    h = fs[_H]
-    err_old = fs[_ERR_OLD]
-
-    if ist[_STARTED] == 0:
-        ist[_STARTED] = 1
+    if ist[I_STARTED] == 0:
+        ist[I_STARTED] = 1
+        t = fs[F_T]
         rhs(t, y, p, K[0])
-        ist[_N_FEV] += 1
+        ist[I_FEV] += 1
         if not (_all_finite(y) and _all_finite(K[0])):
-            ist[_STATUS] = NONFINITE
+            ist[I_STATUS] = NONFINITE
             return
-        while ist[_I_EVAL] < n_eval and t_eval[ist[_I_EVAL]] <= t:
-            output(t, y, p, out[ist[_I_EVAL]])
-            ist[_I_EVAL] += 1
+        while ist[I_EVAL] < n_eval and t_eval[ist[I_EVAL]] <= t:
+            output(t, y, p, outs.out[ist[I_EVAL]])
+            ist[I_EVAL] += 1
         if m_ev > 0:
             event(t, y, p, g[0])
         if not adaptive:
-            h = h_fixed
-        elif h <= 0.0:
-            # Hairer's starting step (as in SciPy's select_initial_step)
-            d0 = _rms(y, y, y, rtol, atol)
-            d1 = _rms(K[0], y, y, rtol, atol)
-            h0 = 1e-6 if (d0 < 1e-5 or d1 < 1e-5) else 0.01 * d0 / d1
-            h0 = min(h0, t_end - t)
-            for i in range(n):
-                tmp[i] = y[i] + h0 * K[0, i]
-            rhs(t + h0, tmp, p, K[1])
-            ist[_N_FEV] += 1
-            for i in range(n):
-                ynew[i] = (K[1, i] - K[0, i]) / h0
-            d2 = _rms(ynew, y, y, rtol, atol)
-            if d1 <= 1e-15 and d2 <= 1e-15:
-                h1 = max(1e-6, h0 * 1e-3)
-            else:
-                h1 = (0.01 / max(d1, d2)) ** (1.0 / q)
-            h = min(100.0 * h0, h1)
-        err_old = 1e-4
+            fs[F_H] = h_fixed
+        elif fs[F_H] <= 0.0:
+            fs[F_H] = _initial_step(rhs, tab, ctl, st)
+        fs[F_ERR_OLD] = 1e-4
 
+    t = fs[F_T]
+    h = fs[F_H]
+    err_old = fs[F_ERR_OLD]
     steps = 0
     status = RUNNING
     while status == RUNNING:
@@ -453,7 +638,7 @@ def _drive(rhs, event, output, A, C, B, E, E3, P, s, q, use3, p, y, K, work, t_e
         if steps >= chunk:
             status = PAUSED
             break
-        if ist[_N_ACC] + ist[_N_REJ] >= max_steps:
+        if ist[I_ACCEPTED] + ist[I_REJECTED] >= max_steps:
             status = TOO_MANY_STEPS
             break
         h = min(h, max_step)
@@ -462,7 +647,7 @@ def _drive(rhs, event, output, A, C, B, E, E3, P, s, q, use3, p, y, K, work, t_e
             h = t_end - t
         if h <= 16.0 * eps * abs(t) or h <= 1e-300:
             # shrunk by rejections: name the cause when the last ones were non-finite
-            status = NONFINITE if ist[_N_BAD] > 0 else UNDERFLOW
+            status = NONFINITE if ist[I_BAD] > 0 else UNDERFLOW
             break
         for i in range(1, s):
             _combine(tmp, y, h, K, A[i], i)
@@ -474,31 +659,26 @@ def _drive(rhs, event, output, A, C, B, E, E3, P, s, q, use3, p, y, K, work, t_e
             _combine(ynew, y, h, K, B, s)
         t_new = t_end if last else t + h
         rhs(t_new, ynew, p, K[s])
-        ist[_N_FEV] += s
+        ist[I_FEV] += s
 
         if adaptive:
             err = _error_norm_partial(tmp, Q[0], K[s], E[s], E3[s], use3 == 1, h, y, ynew,
                                       rtol, atol, use_max)
             if not math.isfinite(err):
-                ist[_N_BAD] += 1
-                ist[_N_REJ] += 1
-                ist[_REJECTED] = 1
-                if ist[_N_BAD] > 40:
+                ist[I_BAD] += 1
+                ist[I_REJECTED] += 1
+                ist[I_LAST_REJECTED] = 1
+                if ist[I_BAD] > 40:
                     status = NONFINITE
                     break
                 h *= _MIN_FAC
                 continue
             if err > 1.0:
                 h *= max(_MIN_FAC, _SAFETY * err ** (-alpha))
-                ist[_N_REJ] += 1
-                ist[_REJECTED] = 1
+                ist[I_REJECTED] += 1
+                ist[I_LAST_REJECTED] = 1
                 continue
-            if err == 0.0:
-                fac = _MAX_FAC
-            else:
-                fac = min(_MAX_FAC, max(_MIN_FAC, _SAFETY * err ** (-alpha) * err_old ** beta))
-            if ist[_REJECTED] == 1:
-                fac = min(fac, 1.0)
+            fac = _pi_factor(err, err_old, alpha, beta, ist[I_LAST_REJECTED] == 1)
             err_old = max(err, 1e-4)
             h_next = h * fac
         else:
@@ -509,62 +689,23 @@ def _drive(rhs, event, output, A, C, B, E, E3, P, s, q, use3, p, y, K, work, t_e
         if not _all_finite(K[s]):
             status = NONFINITE
             break
-        ist[_REJECTED] = 0
-        ist[_N_BAD] = 0
-        ist[_N_ACC] += 1
+        ist[I_LAST_REJECTED] = 0
+        ist[I_BAD] = 0
+        ist[I_ACCEPTED] += 1
         steps += 1
 
-        # events: look for sign changes, locate them on the interpolant
+        # the helpers run only on the steps that need them (a crossing, an output time)
         dense_ready = False
-        t_stop = t_new
-        theta_stop = 1.0
         term_k = -1
+        theta_stop = 1.0
         if m_ev > 0:
             event(t_new, ynew, p, g[1])
-            n_hit = 0
-            for k in range(m_ev):
-                g0 = g[0, k]
-                g1 = g[1, k]
-                up = g0 < 0.0 and g1 >= 0.0
-                down = g0 > 0.0 and g1 <= 0.0
-                if (up and ev_dir[k] >= 0.0) or (down and ev_dir[k] <= 0.0):
-                    if not dense_ready:
-                        ist[_N_FEV] += _prepare_dense(rhs, t, h, y, K, A, C, s, P, Q, p, tmp)
-                        dense_ready = True
-                    th = _locate(event, t, h, y, Q, p, tmp, w, gtmp, k, g0, g1)
-                    # insertion into this step's crossings, kept sorted by time
-                    j = n_hit
-                    while j > 0 and hit_th[j - 1] > th:
-                        hit_th[j] = hit_th[j - 1]
-                        hit_k[j] = hit_k[j - 1]
-                        j -= 1
-                    hit_th[j] = th
-                    hit_k[j] = k
-                    n_hit += 1
-            for j in range(n_hit):
-                k = hit_k[j]
-                if ist[_N_EV] < ev_t.size:
-                    ev_t[ist[_N_EV]] = t + hit_th[j] * h
-                    ev_i[ist[_N_EV]] = k
-                ist[_N_EV] += 1
-                if ev_term[k] != 0:
-                    term_k = k
-                    theta_stop = hit_th[j]
-                    t_stop = t + theta_stop * h
-                    break
-
-        # dense output at the requested times inside (t, t_stop]
-        while ist[_I_EVAL] < n_eval and t_eval[ist[_I_EVAL]] <= t_stop:
-            te = t_eval[ist[_I_EVAL]]
-            if te == t_new:
-                output(te, ynew, p, out[ist[_I_EVAL]])
-            else:
-                if not dense_ready:
-                    ist[_N_FEV] += _prepare_dense(rhs, t, h, y, K, A, C, s, P, Q, p, tmp)
-                    dense_ready = True
-                _interp(tmp, y, Q, h, (te - t) / h, w)
-                output(te, tmp, p, out[ist[_I_EVAL]])
-            ist[_I_EVAL] += 1
+            if _any_crossing(g, ev_dir):
+                dense_ready, term_k, theta_stop = _scan_events(rhs, event, tab, ev, st, scratch,
+                                                               t, h)
+        t_stop = t + theta_stop * h if term_k >= 0 else t_new
+        if ist[I_EVAL] < n_eval and t_eval[ist[I_EVAL]] <= t_stop:
+            _emit_outputs(rhs, output, tab, outs, st, w, t, h, t_new, t_stop, dense_ready)
 
         if term_k >= 0:
             _interp(tmp, y, Q, h, theta_stop, w)
@@ -580,10 +721,13 @@ def _drive(rhs, event, output, A, C, B, E, E3, P, s, q, use3, p, y, K, work, t_e
         t = t_new
         h = h_next
 
-    fs[_T] = t
-    fs[_H] = h
-    fs[_ERR_OLD] = err_old
-    ist[_STATUS] = status
+    fs[F_T] = t
+    fs[F_H] = h
+    fs[F_ERR_OLD] = err_old
+    ist[I_STATUS] = status
+
+
+_drive = drive  # solve calls it by this name (tests/test_integrate.py patches and inspects it)
 
 
 class IntegrationError(RuntimeError):
@@ -683,6 +827,8 @@ class Solution:
 
 
 def _tol(value, n: int, name: str) -> np.ndarray:
+    if isinstance(value, float | int) and math.isfinite(value) and value >= 0:
+        return np.array([float(value)])  # the common case, without NumPy's checks
     arr = np.atleast_1d(np.asarray(value, dtype=np.float64)).ravel()
     if arr.size not in (1, n):
         raise ValueError(f"{name} must be a scalar or have one entry per component ({n}), "
@@ -690,6 +836,136 @@ def _tol(value, n: int, name: str) -> np.ndarray:
     if not np.all(np.isfinite(arr)) or np.any(arr < 0):
         raise ValueError(f"{name} must be finite and >= 0")
     return np.ascontiguousarray(arr)
+
+
+#: Keyword options of :func:`prepare` beyond its named parameters, with their defaults.
+PREPARE_OPTIONS = {"first_step": None, "max_step": np.inf, "step": None, "norm": "rms"}
+#: Keyword options of :func:`solve` beyond its named parameters, with their defaults.
+SOLVE_OPTIONS = {**PREPARE_OPTIONS, "max_steps": 10_000_000, "progress": False,
+                 "progress_desc": "integrate"}
+
+
+#: The event buffers of a run without events: shared (the driver never writes them then).
+_NO_EVENTS = EventBuffers(np.zeros(0), np.zeros(0, dtype=np.int64), np.zeros((2, 1)),
+                          np.zeros(1), np.zeros(1, dtype=np.int64))
+
+
+@functools.cache
+def _rk_tableau(method: str) -> RKTableau:
+    tab = get_tableau(method)
+    return RKTableau(tab.A, tab.C, tab.B, tab.E, tab.E3, tab.P, tab.stages,
+                     tab.error_order + 1 if tab.adaptive else 0, int(np.any(tab.E3 != 0)))
+
+
+def with_defaults(func: str, given: dict, known: dict) -> dict:
+    """``known`` updated with ``given``; an unknown key raises the TypeError Python would."""
+    for key in given:
+        if key not in known:
+            raise TypeError(f"{func}() got an unexpected keyword argument {key!r}")
+    return {**known, **given}
+
+
+@dataclass
+class Setup:
+    """The compiled driver's arguments for one integration, built by :func:`prepare`: the one
+    setup path of :func:`solve`, :func:`linsim.integrate.solve_blocks` (through ``solve``) and
+    :func:`linsim.integrate.sliding.sign_flow`."""
+
+    tableau: RKTableau
+    control: Control
+    events: EventBuffers
+    outputs: Outputs
+    state: State
+    event_func: object
+    output_func: object
+    method: str
+
+    def counts(self) -> dict:
+        """``{"steps", "rejected", "rhs_evals"}`` so far."""
+        ist = self.state.i
+        return {"steps": int(ist[I_ACCEPTED]), "rejected": int(ist[I_REJECTED]),
+                "rhs_evals": int(ist[I_FEV])}
+
+
+def prepare(
+    t_span: tuple[float, float],
+    y0,
+    params=None,
+    *,
+    method: str = "RK45",
+    rtol=1e-6,
+    atol=1e-9,
+    t_eval=None,
+    output=None,
+    n_output: int | None = None,
+    events: Events | None = None,
+    **options,
+) -> Setup:
+    """Check the arguments of an integration and allocate everything the driver works in.
+
+    Parameters and ``options`` (``first_step``, ``max_step``, ``step``, ``norm``) are those of
+    :func:`solve`. The state vector ``y`` is a copy of ``y0``; ``t_eval`` defaults to ``[t1]``.
+    """
+    opts = with_defaults("prepare", options, PREPARE_OPTIONS)
+    tab: Tableau = get_tableau(method)
+    norm = opts["norm"]
+    if norm not in NORMS:
+        raise ValueError(f"norm must be one of {', '.join(NORMS)}, got {norm!r}")
+    t0, t1 = (float(v) for v in t_span)
+    if not (math.isfinite(t0) and math.isfinite(t1) and t1 > t0):
+        raise ValueError(f"t_span must be finite with t1 > t0, got {t_span!r}")
+    y = np.array(y0, dtype=np.float64).ravel()  # a copy
+    n = y.size
+    if n == 0:
+        raise ValueError("y0 must have at least one component")
+    p = np.ascontiguousarray(np.atleast_1d(np.asarray(
+        [0.0] if params is None else params, dtype=np.float64)).ravel())
+    rt = _tol(rtol, n, "rtol")
+    at = _tol(atol, n, "atol")
+    step = opts["step"]
+    if tab.adaptive:
+        if not at.any() and not rt.all():
+            raise ValueError("rtol and atol cannot both be zero")
+        h_fixed = 0.0
+    else:
+        if step is None or not (step > 0 and math.isfinite(step)):
+            raise ValueError(f"method {method} is fixed-step: step must be finite and > 0")
+        h_fixed = float(step)
+    te = np.array([t1] if t_eval is None else t_eval, dtype=np.float64).ravel()
+    if te.size and ((te[1:] < te[:-1]).any() or te[0] < t0 or te[-1] > t1):
+        raise ValueError("t_eval must be sorted and lie within t_span")
+    if output is None:
+        output, n_out = identity_output, n
+    else:
+        if n_output is None or n_output < 1:
+            raise ValueError("n_output must be given (>= 1) with an output function")
+        n_out = int(n_output)
+    if events is None:
+        efunc, evb = _no_event, _NO_EVENTS
+    else:
+        efunc, m = events.func, int(events.count)
+        cap = int(events.capacity)
+        evb = EventBuffers(
+            np.broadcast_to(np.asarray(events.direction, float), (m,)).copy(),
+            np.broadcast_to(np.asarray(events.terminal, bool), (m,)).astype(np.int64),
+            np.zeros((2, max(m, 1))), np.zeros(cap), np.zeros(cap, dtype=np.int64))
+    first_step = opts["first_step"]
+    fs = np.zeros(F_SIZE)
+    fs[F_T] = t0
+    fs[F_H] = float(first_step) if first_step else 0.0
+    fs[F_ERR_OLD] = 1e-4
+    ist = np.zeros(I_SIZE, dtype=np.int64)
+    ist[I_NORM] = NORMS[norm]
+    return Setup(
+        tableau=_rk_tableau(tab.name),
+        control=Control(t1, rt, at, float(opts["max_step"]), h_fixed),
+        events=evb,
+        outputs=Outputs(te, np.zeros((te.size, n_out))),
+        # K: the stages; work: y_new, a stage argument, the dense coefficients
+        state=State(p, y, np.empty((tab.total_stages, n)), np.empty((2 + tab.P.shape[1], n)),
+                    fs, ist),
+        event_func=efunc, output_func=output, method=tab.name,
+    )
 
 
 def solve(
@@ -705,13 +981,7 @@ def solve(
     output=None,
     n_output: int | None = None,
     events: Events | None = None,
-    first_step: float | None = None,
-    max_step: float = np.inf,
-    step: float | None = None,
-    max_steps: int = 10_000_000,
-    progress: bool = False,
-    progress_desc: str = "integrate",
-    norm: str = "rms",
+    **options,
 ) -> Solution:
     """Integrate ``y' = rhs(t, y, p)`` with one of the compiled Runge-Kutta methods.
 
@@ -737,23 +1007,26 @@ def solve(
         instead of the full state (for example per-class losses of a large model).
     events : Events, optional
         Zero crossings to locate on the interpolant.
-    first_step, max_step : float
-        Initial step (default: chosen automatically) and largest step.
-    step : float
-        Step of a fixed-step method.
-    max_steps : int
-        Budget of attempted steps before :class:`IntegrationError`.
-    progress : bool
-        Show a tqdm bar on stderr that counts the integration time reached.
-    progress_desc : str
-        Label of the progress bar.
-    norm : {"rms", "max"}
-        Norm of the scaled error estimate ``e_i / (atol_i + rtol_i max(|y0_i|, |y1_i|))`` that
-        the step-size control keeps below 1 (adaptive methods). ``"rms"`` (default, as SciPy)
-        averages it over the components; ``"max"`` takes its largest entry, so that a few
-        components with large errors are not diluted by many with small ones (many decoupled
-        components, e.g. the K24 reduced mode at ``10^6`` classes). The starting step is
-        chosen with the RMS norm either way.
+    **options
+        Keyword options (as SciPy's ``solve_ivp``), defaults in :data:`SOLVE_OPTIONS`:
+
+        first_step, max_step : float
+            Initial step (default: chosen automatically) and largest step.
+        step : float
+            Step of a fixed-step method.
+        max_steps : int
+            Budget of attempted steps before :class:`IntegrationError`.
+        progress : bool
+            Show a tqdm bar on stderr that counts the integration time reached.
+        progress_desc : str
+            Label of the progress bar.
+        norm : {"rms", "max"}
+            Norm of the scaled error estimate ``e_i / (atol_i + rtol_i max(|y0_i|, |y1_i|))``
+            that the step-size control keeps below 1 (adaptive methods). ``"rms"`` (default, as
+            SciPy) averages it over the components; ``"max"`` takes its largest entry, so that
+            a few components with large errors are not diluted by many with small ones (many
+            decoupled components, e.g. the K24 reduced mode at ``10^6`` classes). The starting
+            step is chosen with the RMS norm either way.
 
     Returns
     -------
@@ -764,60 +1037,18 @@ def solve(
     IntegrationError
         On step-size underflow, a non-finite state or right-hand side, or too many steps; the
         message names the time reached.
+    TypeError
+        For an unknown keyword option.
     """
-    tab: Tableau = get_tableau(method)
-    if norm not in NORMS:
-        raise ValueError(f"norm must be one of {', '.join(NORMS)}, got {norm!r}")
-    t0, t1 = (float(v) for v in t_span)
-    if not (math.isfinite(t0) and math.isfinite(t1) and t1 > t0):
-        raise ValueError(f"t_span must be finite with t1 > t0, got {t_span!r}")
-    y = np.array(y0, dtype=np.float64).ravel().copy()
-    n = y.size
-    if n == 0:
-        raise ValueError("y0 must have at least one component")
-    p = np.ascontiguousarray(np.atleast_1d(np.asarray(
-        [0.0] if params is None else params, dtype=np.float64)).ravel())
-    rt = _tol(rtol, n, "rtol")
-    at = _tol(atol, n, "atol")
-    if tab.adaptive:
-        if np.all(at == 0) and np.any(rt == 0):
-            raise ValueError("rtol and atol cannot both be zero")
-        h_fixed = 0.0
-    else:
-        if step is None or not (step > 0 and math.isfinite(step)):
-            raise ValueError(f"method {method} is fixed-step: step must be finite and > 0")
-        h_fixed = float(step)
-    te = np.array([t1] if t_eval is None else t_eval, dtype=np.float64).ravel()
-    if te.size and (np.any(np.diff(te) < 0) or te[0] < t0 or te[-1] > t1):
-        raise ValueError("t_eval must be sorted and lie within t_span")
-    if output is None:
-        output, n_out = identity_output, n
-    else:
-        if n_output is None or n_output < 1:
-            raise ValueError("n_output must be given (>= 1) with an output function")
-        n_out = int(n_output)
-    out = np.zeros((te.size, n_out))
-    if events is None:
-        efunc, m = _no_event, 0
-        edir = np.zeros(0)
-        eterm = np.zeros(0, dtype=np.int64)
-        cap = 1
-    else:
-        efunc, m = events.func, int(events.count)
-        edir = np.broadcast_to(np.asarray(events.direction, float), (m,)).copy()
-        eterm = np.broadcast_to(np.asarray(events.terminal, bool), (m,)).astype(np.int64)
-        cap = int(events.capacity)
-    g = np.zeros((2, max(m, 1)))
-    ev_t = np.zeros(cap)
-    ev_i = np.zeros(cap, dtype=np.int64)
-    K = np.empty((tab.total_stages, n))
-    work = np.empty((2 + tab.P.shape[1], n))  # y_new, a stage argument, dense coefficients
-    fs = np.array([t0, float(first_step) if first_step else 0.0, 1e-4])
-    ist = np.zeros(_NORM + 1, dtype=np.int64)
-    ist[_NORM] = NORMS[norm]
-    q = tab.error_order + 1 if tab.adaptive else 0
-    use3 = int(np.any(tab.E3 != 0))
-
+    opts = with_defaults("solve", options, SOLVE_OPTIONS)
+    max_steps = opts.pop("max_steps")
+    progress = opts.pop("progress")
+    progress_desc = opts.pop("progress_desc")
+    run = prepare(t_span, y0, params, method=method, rtol=rtol, atol=atol, t_eval=t_eval,
+                  output=output, n_output=n_output, events=events, **opts)
+    t0 = run.state.f[F_T]
+    t1 = run.control.t_end
+    fs, ist = run.state.f, run.state.i
     bar = None
     if progress and sys.stderr.isatty():
         from tqdm import tqdm
@@ -829,36 +1060,39 @@ def solve(
     start = time.perf_counter()
     while True:
         tc = time.perf_counter()
-        _drive(rhs, efunc, output, tab.A, tab.C, tab.B, tab.E, tab.E3, tab.P, tab.stages, q,
-               use3, p, y, K, work, t1, rt, at, float(max_step), h_fixed, te, out, edir, eterm,
-               g, ev_t, ev_i, fs, ist, chunk, max_steps)
-        if ist[_STATUS] != PAUSED:
+        _drive(rhs, run.event_func, run.output_func, run.tableau, run.control, run.events,
+               run.outputs, run.state, chunk, max_steps)
+        if ist[I_STATUS] != PAUSED:
             break
         if bar is not None:
-            bar.update(fs[_T] - t0 - bar.n)
+            bar.update(fs[F_T] - t0 - bar.n)
             if time.perf_counter() - tc < 0.05:  # aim at ~10 updates a second
                 chunk *= 2
     seconds = time.perf_counter() - start
     if bar is not None:
         bar.close()
-    status = int(ist[_STATUS])
-    stats = {"steps": int(ist[_N_ACC]), "rejected": int(ist[_N_REJ]),
-             "rhs_evals": int(ist[_N_FEV])}
+    status = int(ist[I_STATUS])
+    stats = run.counts()
     if status < 0:
-        raise IntegrationError(float(fs[_T]), _REASONS[status], stats)
-    n_ev = int(ist[_N_EV])
+        raise IntegrationError(float(fs[F_T]), REASONS[status], stats)
+    n_ev = int(ist[I_EVENTS])
+    cap = run.events.t.size
     if n_ev > cap:
-        raise IntegrationError(float(fs[_T]), f"more than {cap} events (raise Events.capacity)",
+        raise IntegrationError(float(fs[F_T]), f"more than {cap} events (raise Events.capacity)",
                                stats)
-    k = int(ist[_I_EVAL])
+    k = int(ist[I_EVAL])
+    te = run.outputs.t_eval
     return Solution(
-        t=te[:k].copy(), y=out[:k], t_final=float(fs[_T]), y_final=y, status=status,
-        t_events=ev_t[:n_ev].copy(), event_index=ev_i[:n_ev].copy(), nfev=stats["rhs_evals"],
-        naccepted=stats["steps"], nrejected=stats["rejected"], method=tab.name,
+        t=te[:k].copy(), y=run.outputs.out[:k], t_final=float(fs[F_T]), y_final=run.state.y,
+        status=status, t_events=run.events.t[:n_ev].copy(),
+        event_index=run.events.index[:n_ev].copy(), nfev=stats["rhs_evals"],
+        naccepted=stats["steps"], nrejected=stats["rejected"], method=run.method,
         seconds=seconds,
         message="terminal event" if status == TERMINAL_EVENT else "reached the end of t_span",
     )
 
 
-__all__ = ["solve", "Solution", "Events", "IntegrationError", "vector_field", "SIGNATURE",
-           "identity_output", "METHODS", "NORMS"]
+__all__ = ["solve", "prepare", "Setup", "Solution", "Events", "IntegrationError", "vector_field",
+           "SIGNATURE", "FieldType", "identity_output", "METHODS", "NORMS", "REASONS",
+           "RKTableau", "Control", "EventBuffers", "Outputs", "State", "drive", "with_defaults",
+           "PREPARE_OPTIONS", "SOLVE_OPTIONS"]

@@ -35,7 +35,7 @@ import math
 import numpy as np
 from numba import njit
 
-from .softmax import _as_float, _as_int, exp_neg
+from ..kernels import as_float, as_int, exp_neg
 
 #: Law names and their codes in the Numba kernels.
 LAWS: dict[str, int] = {"stable": 0, "pareto": 1, "gauss": 2}
@@ -125,10 +125,10 @@ def log_pos(x):
     ``x = m 2^e`` with ``m`` in [sqrt(1/2), sqrt(2)); ``log m = 2 atanh(s)``, ``s = (m-1)/(m+1)``,
     ``|s| <= 0.172``, by its odd series to ``s^23``.
     """
-    bits = _as_int(x)
+    bits = as_int(x)
     # the exponent field as a double without an int-to-float conversion (none packed on AVX2)
-    e = _as_float((bits >> 52) | _TWO52_BITS) - _TWO52_PLUS_BIAS
-    m = _as_float((bits & _MANT) | _ONE_BITS)
+    e = as_float((bits >> 52) | _TWO52_BITS) - _TWO52_PLUS_BIAS
+    m = as_float((bits & _MANT) | _ONE_BITS)
     big = m > _SQRT2
     m = m * 0.5 if big else m
     e = e + 1.0 if big else e

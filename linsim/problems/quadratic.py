@@ -60,8 +60,11 @@ CASE_NAMES = {1: "Case 1 (heterogeneous family)", 2: "Case 2 (homogeneous family
 # compiled kernels
 # --------------------------------------------------------------------------------------------
 @njit(cache=True)
-def _block_matvec(hdata, base, d, lo, y, wstar, out):
+def block_matvec(hdata, base, d, lo, y, wstar, out):
     """``out[lo:lo+d] = H_b (y - w*)[lo:lo+d]``; returns ``1/2 e_b^T H_b e_b``.
+
+    ``H_b`` is the symmetric ``d x d`` block stored row-major in ``hdata[base:]``. The one
+    compiled quadratic of the library (also :class:`linsim.problems.filippov.QuadraticSign`'s).
 
     Column-oriented (an axpy per column, ``H_b`` being symmetric) so that the inner loop has no
     reduction and vectorizes; the order of operations per component is fixed.
@@ -84,7 +87,7 @@ def block_grad(offsets, hptr, hdata, wstar, w, g):
     """``g = H (w - w*)`` block by block; returns the gap ``f - f* = 1/2 (w - w*)^T g``."""
     gap = 0.0
     for b in range(offsets.size - 1):
-        gap += _block_matvec(hdata, hptr[b], offsets[b + 1] - offsets[b], offsets[b], w, wstar,
+        gap += block_matvec(hdata, hptr[b], offsets[b + 1] - offsets[b], offsets[b], w, wstar,
                              g)
     return gap
 
@@ -120,7 +123,7 @@ def quadratic_field(t, y, p, dy):
     for b in range(offsets.size - 1):
         lo = offsets[b]
         hi = offsets[b + 1]
-        _block_matvec(hdata, hptr[b], hi - lo, lo, y, wstar, dy)
+        block_matvec(hdata, hptr[b], hi - lo, lo, y, wstar, dy)
         sumsq += transform(p, dy[lo:hi])
     finish(t, p, y, dy, sumsq)
 
@@ -132,7 +135,7 @@ def quadratic_gaps(t, y, p, out):
     scratch = np.empty(y.size)
     total = 0.0
     for b in range(offsets.size - 1):
-        gb = _block_matvec(hdata, hptr[b], offsets[b + 1] - offsets[b], offsets[b], y, wstar,
+        gb = block_matvec(hdata, hptr[b], offsets[b + 1] - offsets[b], offsets[b], y, wstar,
                            scratch)
         out[1 + b] = gb
         total += gb
@@ -362,6 +365,12 @@ class BlockQuadratic:
         return pack(flow, np.concatenate([[float(self.n), float(self.blocks)],
                                           self.offsets.astype(float), self.hdata,
                                           self.w_star]), flow_params)
+
+    @property
+    def field(self):
+        """The compiled right-hand side of any flow on this layout (:func:`quadratic_field`;
+        a :class:`linsim.problems.Problem`)."""
+        return quadratic_field
 
 
 # --------------------------------------------------------------------------------------------
