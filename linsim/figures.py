@@ -29,6 +29,17 @@ from .cli import (
 PROG = "python -m linsim.figures"
 
 
+def markdown(names, out: Path = Path("figures")) -> str:
+    """The figure table of the README: picture, command, claim ids and caption, one row each."""
+    rows = ["| | |", "|---|---|"]
+    for name in names:
+        fig = FIGURES[name]
+        caption = fig.caption.replace("|", "\\|")
+        rows.append(f"| ![]({out.as_posix()}/{name}.png) | `{PROG} --only {name}` — "
+                    f"{', '.join(fig.claims)}: {caption} |")
+    return "\n".join(rows)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the command line; return the exit code."""
     p = Parser(prog=PROG, description=__doc__.splitlines()[0])
@@ -37,6 +48,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--out", type=Path, default=Path("figures"), metavar="DIR",
                    help="output folder (default figures/)")
     p.add_argument("--quick", action="store_true", help="smaller simulations where possible")
+    p.add_argument("--markdown", action="store_true",
+                   help="print the README's figure table (from the registry) and exit; draws "
+                        "nothing")
     try:
         args = p.parse_args(argv)
     except UsageError as e:
@@ -54,6 +68,9 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"{PROG}: error: --only: unknown claim id or figure {key!r}; known: "
                       f"{', '.join([*CLAIMS, *FIGURES])}", file=sys.stderr)
                 return 2
+    if args.markdown:
+        print(markdown(dict.fromkeys(names), args.out))
+        return 0
     try:
         check_out(args.out)
     except UsageError as e:
