@@ -68,7 +68,7 @@ from .cli import (
     report_interrupt,
     write_failed,
 )
-from .flows import SPECS
+from .flows import flow_names, flow_spec
 from .integrate import METHODS, IntegrationError, get_tableau, resolve_workers
 from .rates import time_to_tol
 
@@ -103,20 +103,12 @@ def closed_form_kappa(run) -> float:
     return math.log1p(run.model.classes * float(np.max(run.pi)) * float(run.t[-1]))
 
 
-# ``_Parser``, ``_number``, ``_available_memory``: older names, kept for importers
-_Parser, _number, _available_memory = Parser, number, available_memory
-
-
-#: Flows on the command line: the three of K24, the Adam and RMSProp ODEs and the small-step
-#: limit of Adam (their parameters: --adam-a, --adam-b, --adam-eps).
-CLI_FLOWS = ("gradient", "sign", "normalized", "adam", "rmsprop", "sign_eps")
-
-
 def flow_params(args) -> dict[str, tuple[float, ...]]:
     """The parameters of every flow with parameters in ``args.flows`` (see
     :data:`linsim.flows.SPECS`), from ``--adam-a``, ``--adam-b`` and ``--adam-eps``."""
     values = {"a": args.adam_a, "b": args.adam_b, "eps": args.adam_eps}
-    return {f: tuple(values[n] for n in SPECS[f].params) for f in args.flows if SPECS[f].params}
+    return {f: tuple(values[n] for n in flow_spec(f).params) for f in args.flows
+            if flow_spec(f).params}
 
 
 #: ``--sign-method`` choices, and what ``auto`` means per problem.
@@ -143,7 +135,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="number of classes c, an integer >= 2 (default 1000)")
     p.add_argument("--zipf", type=number("--zipf", float, 0.0), default=1.1, metavar="A",
                    help="Zipf exponent a >= 0: pi_k proportional to k^-a (default 1.1)")
-    p.add_argument("--flows", type=names("--flows", CLI_FLOWS), default=("gradient", "sign"),
+    p.add_argument("--flows", type=names("--flows", flow_names(cli=True)),
+                   default=("gradient", "sign"),
                    help="comma list of gradient, sign, normalized, adam (the Adam ODE of "
                         "Barakat and Bianchi), rmsprop (its m-free version), sign_eps "
                         "(x' = -g/(|g| + eps), Adam's small-step limit) (default gradient,sign)")
@@ -234,7 +227,7 @@ def check_args(args) -> None:
         # coordinatewise flows run in column blocks and keep about three copies of the final
         # state; a flow that divides by ||g|| integrates the whole state at once
         vectors = get_tableau(args.method).state_vectors
-        need = max(8 * c * c * SPECS[f].states * (3 if SPECS[f].coordinatewise else vectors)
+        need = max(8 * c * c * flow_spec(f).states * (3 if flow_spec(f).coordinatewise else vectors)
                    for f in args.flows)
         avail = available_memory()
         if need > 0.8 * avail:
@@ -364,15 +357,15 @@ def summarize(run, args, seconds: float) -> dict:
     fparams = run.settings.get("flow_params", {})
     flows = {}
     for name, tr in run.traces.items():
-        rates = run.rates(name)
+        rates = [dict(r) for r in run.rates(name)]  # Rate records (or dicts): annotated below
         if problem == "unigram":
             t_tol, how = run.time_to_tol(name), "event"
         else:
             t_tol, how = time_to_tol(run.t, tr.overall, eps), "interpolated"
         flows[name] = {
-            "params": dict(zip(SPECS[name].params, fparams.get(name, ()), strict=True)),
+            "params": dict(zip(flow_spec(name).params, fparams.get(name, ()), strict=True)),
             "max_rel_err": run.max_rel_err(name),
-            "rate": {k: rates[0][k] for k in ("name", "measured", "predicted")},
+            "rate": {k: rates[0][k] if rates else None for k in ("name", "measured", "predicted")},
             "rates": rates,
             "steps": tr.stats["steps"],
             "rejected": tr.stats["rejected"],
