@@ -240,7 +240,7 @@ cold_since: float | None = None
 
 def kernels_cached() -> bool | None:
     """Whether Numba's on-disk cache holds the adaptive Runge-Kutta driver that every flow runs
-    on (``linsim.integrate.driver._drive``); None when that cannot be told.
+    on (``linsim.integrate.driver.drive``); None when that cannot be told.
 
     Reads the cache index where Numba would (``NUMBA_CACHE_DIR``, the package's
     ``__pycache__``, or the user-wide cache) and checks that it was written by this Numba for
@@ -262,7 +262,7 @@ def kernels_cached() -> bool | None:
             return None
         tag = f"py{sys.version_info.major}{sys.version_info.minor}"
         source_stamp = loc.get_source_stamp()  # what Numba compares (a hash or mtime and size)
-        for index in Path(loc.get_cache_path()).glob(f"driver._drive-*.{tag}.nbi"):
+        for index in Path(loc.get_cache_path()).glob(f"driver.*drive-*.{tag}.nbi"):
             with open(index, "rb") as f:
                 version = pickle.load(f)
                 data = f.read()
