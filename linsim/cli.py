@@ -23,8 +23,9 @@ from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 
-class UsageError(Exception):
-    """Invalid command-line input: one line naming the option and its valid range."""
+class UsageError(ValueError):
+    """Invalid command-line input: one line naming the option and its valid range (a
+    ``ValueError``: library checks of a run's configuration raise it too, :mod:`linsim.run`)."""
 
 
 class Parser(argparse.ArgumentParser):

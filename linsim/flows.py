@@ -44,8 +44,10 @@ velocity is then no longer the scale-free ``mhat/sqrt(vhat)`` (double precision'
 Every field's parameter vector ``p`` starts with a header of :data:`HEADER` floats:
 ``p[0]`` is the flow code, ``p[1:HEADER]`` the flow's own parameters (``eps`` or ``tau`` in
 ``p[1]``); the problem's parameters follow. :func:`pack` builds it; :data:`SPECS` lists every
-flow with its parameters. A new flow adds a code, a :class:`FlowSpec` and a branch of
-:func:`transform` (elementwise part) and, if it needs a global reduction, of :func:`finish`.
+flow with its parameters and what the experiments do with it (one table: no other list of
+flow names exists). A new velocity adds a code, a :class:`FlowSpec` and a branch of
+:func:`transform` (elementwise part) and, if it needs a global reduction, of :func:`finish`; a
+new entry over an existing kernel is :func:`register_flow` (docs/EXTENDING.md).
 
 ``sign(0)``: we take ``sign(0) = 0``, the minimum-norm element of the Filippov set
 ``Sgn(0) = [-1, 1]``. It is exact where a gradient entry is zero at an isolated time and stays
@@ -74,8 +76,6 @@ from numba import njit
 GRADIENT, SIGN, NORMALIZED = 0, 1, 2
 SIGN_TANH, SIGN_SQRT, CLIP_GLOBAL, CLIP_COORD = 3, 4, 5, 6
 SIGN_EPS, ADAM, RMSPROP = 7, 8, 9
-#: Flow names accepted on the command line, and their codes (the parameter-free flows).
-FLOWS: dict[str, int] = {"gradient": GRADIENT, "sign": SIGN, "normalized": NORMALIZED}
 #: Number of leading entries of ``p`` that belong to the flow.
 HEADER = 4
 
@@ -91,6 +91,14 @@ class FlowSpec:
     ``coordinatewise``: the velocity of coordinate ``i`` reads ``g_i`` (and its own moments)
     only, so a problem whose gradient splits into independent blocks keeps them independent;
     false for the flows that divide by ``||g||``.
+
+    What the experiments and command lines do with a flow is data here too, not lists kept
+    elsewhere: ``reduced`` (the one-hot model's exact margin ODE exists for it,
+    :class:`linsim.problems.softmax.OneHotModel` in reduced mode), ``cli`` (offered by
+    ``python -m linsim.flow --flows``), ``k24`` (compared on the K24 model by
+    :func:`linsim.experiments.adam.k24_classes`) and ``measure`` (the name of its rate measure
+    in :data:`linsim.experiments.k24.MEASURES`, which :meth:`OneHotRun.rates
+    <linsim.experiments.k24.OneHotRun.rates>` runs; None: no rate is measured).
     """
 
     name: str
@@ -100,24 +108,83 @@ class FlowSpec:
     states: int = 1
     zero_ok: tuple[str, ...] = ()
     coordinatewise: bool = True
+    reduced: bool = False
+    cli: bool = False
+    k24: bool = False
+    measure: str | None = None
 
 
-#: Every flow, by name.
+#: Every flow, by name (the order of the command line's and the K24 plots' lists).
 SPECS: dict[str, FlowSpec] = {s.name: s for s in (
-    FlowSpec("gradient", GRADIENT),
-    FlowSpec("sign", SIGN),
-    FlowSpec("normalized", NORMALIZED, coordinatewise=False),
+    FlowSpec("gradient", GRADIENT, reduced=True, cli=True, k24=True, measure="gf-rate"),
+    FlowSpec("sign", SIGN, reduced=True, cli=True, k24=True, measure="sf-rate"),
+    FlowSpec("normalized", NORMALIZED, coordinatewise=False, reduced=True, cli=True, k24=True,
+             measure="nf-reparam"),
+    FlowSpec("adam", ADAM, ("a", "b", "eps"), states=3, zero_ok=("eps",), reduced=True,
+             cli=True, k24=True, measure="adaptive"),
+    FlowSpec("rmsprop", RMSPROP, ("b", "eps"), states=2, zero_ok=("eps",), reduced=True,
+             cli=True, k24=True, measure="adaptive"),
+    FlowSpec("sign_eps", SIGN_EPS, ("eps",), reduced=True, cli=True, measure="adaptive"),
     FlowSpec("sign_tanh", SIGN_TANH, ("eps",)),
     FlowSpec("sign_sqrt", SIGN_SQRT, ("eps",)),
     FlowSpec("clip_global", CLIP_GLOBAL, ("tau",), "global", coordinatewise=False),
     FlowSpec("clip_coord", CLIP_COORD, ("tau",), "coordinate"),
-    FlowSpec("sign_eps", SIGN_EPS, ("eps",)),
-    FlowSpec("adam", ADAM, ("a", "b", "eps"), states=3, zero_ok=("eps",)),
-    FlowSpec("rmsprop", RMSPROP, ("b", "eps"), states=2, zero_ok=("eps",)),
 )}
+#: The codes of the velocity kernels of :func:`transform` and :func:`finish`.
+CODES: frozenset[int] = frozenset(s.code for s in SPECS.values())
 
 
-def _spec(flow: str) -> FlowSpec:
+def register_flow(spec: FlowSpec, *, replace: bool = False) -> FlowSpec:
+    """Add ``spec`` to :data:`SPECS` (at run time, without editing this module).
+
+    A registered flow is a new *entry* of the table: a name with its own parameters,
+    reduced-mode support, command-line availability, K24 comparison and rate measure, whose
+    velocity is one of the compiled kernels (``spec.code`` in :data:`CODES`, with the
+    ``states`` and ``params`` layout of that kernel). A new velocity needs a code and a branch
+    of :func:`transform` (and :func:`finish`) here: compiled code dispatches on ``p[0]``.
+
+    Raises ``ValueError`` for a name already in the table (unless ``replace``) or an unknown
+    code.
+    """
+    if not isinstance(spec, FlowSpec):
+        raise TypeError(f"spec must be a FlowSpec, got {type(spec).__name__}")
+    if spec.name in SPECS and not replace:
+        raise ValueError(f"flow {spec.name!r} is already registered (replace=True to replace it)")
+    if spec.code not in CODES:
+        raise ValueError(f"flow {spec.name!r}: code must be one of {sorted(CODES)} (the "
+                         f"compiled kernels), got {spec.code!r}")
+    if len(spec.params) > HEADER - 1:
+        raise ValueError(f"flow {spec.name!r}: at most {HEADER - 1} parameters")
+    SPECS[spec.name] = spec
+    return spec
+
+
+def unregister_flow(name: str) -> None:
+    """Remove a flow added by :func:`register_flow` (the built-in flows stay)."""
+    if name in _BUILTIN:
+        raise ValueError(f"flow {name!r} is built in")
+    SPECS.pop(name, None)
+
+
+def flow_names(**where: bool) -> tuple[str, ...]:
+    """Names of the flows whose :class:`FlowSpec` fields equal ``where``, in table order:
+    ``flow_names(cli=True)`` (the command line's), ``flow_names(reduced=True)``."""
+    for k in where:
+        if k not in ("reduced", "cli", "k24", "coordinatewise"):
+            raise ValueError(f"unknown FlowSpec flag {k!r}")
+    return tuple(n for n, s in SPECS.items() if all(getattr(s, k) == v for k, v in where.items()))
+
+
+def k24_flows() -> tuple[str, ...]:
+    """The flows compared on the K24 model (:attr:`FlowSpec.k24`), in plotting order."""
+    return flow_names(k24=True)
+
+
+_BUILTIN = frozenset(SPECS)
+
+
+def flow_spec(flow: str) -> FlowSpec:
+    """The :class:`FlowSpec` of ``flow``; ``ValueError`` naming the known flows if unknown."""
     spec = SPECS.get(flow)
     if spec is None:
         raise ValueError(f"flow must be one of {', '.join(SPECS)}, got {flow!r}")
@@ -127,7 +194,7 @@ def _spec(flow: str) -> FlowSpec:
 def check_params(flow: str, flow_params=()) -> np.ndarray:
     """The parameters of ``flow`` as a float array, checked: one per name in
     :data:`SPECS`, finite, > 0 (>= 0 where the spec allows 0)."""
-    spec = _spec(flow)
+    spec = flow_spec(flow)
     fp = np.atleast_1d(np.asarray(flow_params, float))
     if fp.size != len(spec.params):
         want = ", ".join(spec.params) if spec.params else "no parameters"
@@ -142,7 +209,7 @@ def check_params(flow: str, flow_params=()) -> np.ndarray:
 
 def state_count(flow: str) -> int:
     """Number of ``n``-vectors in the state of ``flow``: 1, or 2-3 for flows with memory."""
-    return _spec(flow).states
+    return flow_spec(flow).states
 
 
 def initial_state(flow: str, x0) -> np.ndarray:
@@ -164,7 +231,7 @@ def pack(flow: str, problem_params: np.ndarray, flow_params=()) -> np.ndarray:
 
     Flows with parameters (:data:`SPECS`) need them all (:func:`check_params`).
     """
-    spec = _spec(flow)
+    spec = flow_spec(flow)
     fp = check_params(flow, flow_params)
     head = np.zeros(HEADER)
     head[0] = spec.code
@@ -174,7 +241,7 @@ def pack(flow: str, problem_params: np.ndarray, flow_params=()) -> np.ndarray:
 
 def kink_count(flow: str, n: int) -> int:
     """Number of kink event values of ``flow`` for ``n`` coordinates (see :func:`kink_values`)."""
-    kinks = SPECS[flow].kinks
+    kinks = flow_spec(flow).kinks
     return 0 if kinks == "none" else (1 if kinks == "global" else n)
 
 
@@ -251,37 +318,62 @@ def _norm(dy, sumsq):
     return big * math.sqrt(acc)
 
 
+@njit(cache=True, inline="always")
+def bias_factors(t, a, b, use_m):
+    """Bias-correction factors of the flows with memory at time ``t``: ``(start, ia, ib)``
+    with ``ia = 1/(1 - e^(-a t))`` (0 without ``m`` or at the start) and
+    ``ib = 1/(1 - e^(-b t))`` (0 at the start, ``t <= 0``, where :func:`moment_velocity` uses
+    the limits ``mhat = g``, ``vhat = g^2``)."""
+    start = not t > 0.0
+    ia = 0.0 if start or not use_m else -1.0 / math.expm1(-a * t)
+    ib = 0.0 if start else -1.0 / math.expm1(-b * t)
+    return start, ia, ib
+
+
+@njit(cache=True, inline="always")
+def moment_estimates(g, m, v, ia, ib, start, use_m):
+    """``(mhat, sqrt(vhat))`` of one coordinate with gradient ``g`` and moments ``m``, ``v``
+    (``m`` unused without ``use_m``: RMSProp's ``mhat`` is ``g``), from :func:`bias_factors`."""
+    vh = g * g if start else max(v, 0.0) * ib
+    mh = m * ia if use_m and not start else g
+    return mh, math.sqrt(vh)
+
+
+@njit(cache=True, inline="always")
+def moment_velocity(mh, root, eps):
+    """The Adam/RMSProp velocity ``-mhat/(eps + sqrt(vhat))`` of one coordinate from
+    :func:`moment_estimates`; 0 where the denominator is 0 (``vhat = 0`` and ``eps = 0``)."""
+    den = eps + root
+    return -mh / den if den > 0.0 else 0.0
+
+
 @njit(cache=True)
 def _moments(t, p, y, dy):
     """The flows with memory: ``dy[:n]`` holds ``g``; write the velocity and ``m'``, ``v'``.
 
-    See the module docstring for the bias correction and the start ``t = 0``.
+    See the module docstring for the bias correction and the start ``t = 0``. The scalar maths
+    (:func:`bias_factors`, :func:`moment_estimates`, :func:`moment_velocity`) is shared with
+    the one-hot model's reduced mode (:mod:`linsim.problems.softmax`).
     """
     code = int(p[0])
     if code == ADAM:
         k, a, b, eps = 3, p[1], p[2], p[3]
     else:
         k, a, b, eps = 2, 0.0, p[1], p[2]
+    adam = code == ADAM
     n = dy.size // k
     vo = (k - 1) * n
-    start = not t > 0.0
-    ca = 1.0 if start else -math.expm1(-a * t)
-    cb = 1.0 if start else -math.expm1(-b * t)
-    ia = 1.0 / ca if code == ADAM and not start else 0.0
-    ib = 1.0 / cb
+    start, ia, ib = bias_factors(t, a, b, adam)
     for i in range(n):
         g = dy[i]
         v = y[vo + i]
         dy[vo + i] = b * (g * g - v)
-        vh = g * g if start else max(v, 0.0) * ib
-        mh = g
-        if code == ADAM:
+        m = 0.0
+        if adam:
             m = y[n + i]
             dy[n + i] = a * (g - m)
-            if not start:
-                mh = m * ia
-        den = eps + math.sqrt(vh)
-        dy[i] = -mh / den if den > 0.0 else 0.0
+        mh, root = moment_estimates(g, m, v, ia, ib, start, adam)
+        dy[i] = moment_velocity(mh, root, eps)
 
 
 @njit(cache=True)

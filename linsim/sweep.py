@@ -152,35 +152,31 @@ _ONEHOT_PARAMS = ("classes", "zipf", "mode", "t_max", "points", "groups", "metho
                   "adam_a", "adam_b", "adam_eps")
 
 
-def _onehot_args(raw: dict[str, Any], flows: list[str] | tuple[str, ...] | None,
-                 out: Path) -> argparse.Namespace:
-    """``python -m linsim.flow``'s own parsing and checks of one configuration: every option
-    of that command gets its default, every value its check."""
-    from . import flow
+def _onehot_config(raw: dict[str, Any], flows: list[str] | tuple[str, ...] | None,
+                   out: Path):
+    """``python -m linsim.flow``'s own checks of one configuration
+    (:meth:`linsim.run.FlowConfig.from_text`): every option gets its default, every value its
+    check."""
+    from .run import FlowConfig
 
-    argv = [f"--{k.replace('_', '-')}={v}" for k, v in raw.items()]
-    if flows is not None:
-        argv.append(f"--flows={','.join(flows)}")
-    args = flow.build_parser().parse_args([*argv, f"--out={out}"])
-    flow.check_args(args)
-    return args
+    return FlowConfig.from_text(raw, flows, out=out)
 
 
 def _onehot_prepare(raw: dict[str, str], flows: list[str] | None,
                     out: Path) -> tuple[dict, tuple[str, ...]]:
     """Check one one-hot configuration; return its normalized parameters and flows."""
-    args = _onehot_args(raw, flows, out)
-    return {k: getattr(args, k) for k in _ONEHOT_PARAMS}, tuple(args.flows)
+    cfg = _onehot_config(raw, flows, out)
+    return {k: getattr(cfg, k) for k in _ONEHOT_PARAMS}, tuple(cfg.flows)
 
 
 def _onehot_run(params: dict, flow_name: str) -> dict:
     """One one-hot cell: :func:`linsim.experiments.k24.run_onehot` for one flow, summarized by
-    ``python -m linsim.flow``'s own :func:`linsim.flow.summarize` (as in its summary.json)."""
+    ``python -m linsim.flow``'s own :func:`linsim.run.summarize` (as in its summary.json)."""
     from .experiments.k24 import run_onehot
-    from .flow import flow_params, summarize
     from .problems.softmax import OneHotModel
+    from .run import flow_params, summarize
 
-    args = _onehot_args(params, (flow_name,), Path("."))
+    args = _onehot_config(params, (flow_name,), Path("."))
     model = OneHotModel(params["classes"], params["zipf"], params["mode"])
     run = run_onehot(model, (flow_name,), t_max=params["t_max"], points=params["points"],
                      groups=params["groups"], method=params["method"], rtol=params["rtol"],
@@ -203,9 +199,9 @@ def _onehot_memory(params: dict) -> int:
 
 
 def _flow_help() -> dict[str, str]:
-    from .flow import build_parser
+    from .run import OPTIONS
 
-    return {a.dest: a.help for a in build_parser()._actions if a.help}
+    return {name: opt.help for name, opt in OPTIONS.items()}
 
 
 _BIGRAM_PARAMS = ("alpha", "d", "eps")

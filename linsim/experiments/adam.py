@@ -28,19 +28,20 @@ compiled gradient* as the flows (a problem's field with the gradient-flow code r
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.optimize import brentq
 
 from .. import optimizers, rates
-from ..flows import initial_state, position
+from ..flows import initial_state, k24_flows, position
 from ..integrate import solve
 from ..problems import quadratic
 from ..problems.softmax import OneHotModel
+from ..rates import LOSS_UNDERFLOW, asymptotic_rate
 from .k24 import OneHotRun, run_onehot
+
+__all__ = ["LOSS_UNDERFLOW", "asymptotic_rate"]  # re-exported: they live in linsim.rates
 
 
 # --------------------------------------------------------------------------------------------
@@ -213,41 +214,6 @@ def small_step_gap(target: Target, beta1: float = 0.9, beta2: float = 0.99, eps:
 
 # --------------------------------------------------------------------------------------------
 # the K24 one-hot model under the Adam and RMSProp ODEs
-def asymptotic_rate(a: float | None, b: float) -> float:
-    """Exponential loss rate ``r`` of the K24 one-hot model under the Adam ODE with ``eps = 0``.
-
-    If the margin grows like ``r t``, the gradient history decays like ``e^(-r s)``; its
-    exponentially weighted averages are ``mhat = g a/(a - r)`` and ``vhat = g^2 b/(b - 2r)``
-    (needing ``r < a`` and ``2r < b``), and the margin speed ``-2 mhat/sqrt(vhat)`` must be
-    ``r``: ``r = 2 (a/(a - r)) sqrt(1 - 2r/b)``, solved on ``(0, min(a, b/2))``.
-    ``a = None`` is RMSProp (``mhat = g``). Per-class losses are ``~ C e^(-r t)``.
-
-    The root exists for ``a > b/2`` only, the continuous form of Adam's condition
-    ``beta1 < sqrt(beta2)``. For ``a <= b/2`` (a ``ValueError`` here) ``m`` remembers the large
-    early gradients longer than ``v`` does, ``mhat/sqrt(vhat)`` grows without bound and the loss
-    falls faster than any such exponential: measured rate about 2.5 at ``b = 2a = 2`` (sign
-    flow: 2), faster than exponential at ``b = 4a``.
-    """
-    if a is not None and not a > b / 2.0:
-        raise ValueError(f"no constant-rate regime for a <= b/2 (a = {a:g}, b = {b:g}): the "
-                         f"Adam ODE is then faster than exponential on the K24 model")
-    hi = b / 2.0 if a is None else min(a, b / 2.0)
-
-    def f(r):
-        ma = 1.0 if a is None else a / (a - r)
-        return 2.0 * ma * math.sqrt(max(1.0 - 2.0 * r / b, 0.0)) - r
-
-    return float(brentq(f, 0.0, hi * (1.0 - 1e-15), xtol=1e-15, rtol=1e-15))
-
-
-#: Losses of the K24 model below this are not used: the squared gradients in ``v`` (about
-#: ``(pi_k l_k)^2``) approach the underflow of double precision (1e-308) further down.
-LOSS_UNDERFLOW = 1e-140
-
-#: Flows compared on the K24 model, in plotting order.
-K24_FLOWS = ("gradient", "sign", "normalized", "adam", "rmsprop")
-
-
 @dataclass
 class AdamK24:
     """Result of :func:`k24_classes`: a :class:`~linsim.experiments.k24.OneHotRun` with the
@@ -298,7 +264,7 @@ class AdamK24:
 
 def k24_classes(classes: int = 1000, zipf_a: float = 1.1, a: float = 10.0, b: float = 10.0,
                 eps: float = 0.0, t_max: float = 1e3, points: int = 300, groups: int = 5,
-                flows: Sequence[str] = K24_FLOWS, rtol: float = 1e-10,
+                flows: Sequence[str] | None = None, rtol: float = 1e-10,
                 atol: float = 1e-12) -> AdamK24:
     """The K24 one-hot model (reduced mode, exact) under ``flows``.
 
@@ -311,11 +277,15 @@ def k24_classes(classes: int = 1000, zipf_a: float = 1.1, a: float = 10.0, b: fl
         (RMSProp uses ``b`` and ``eps``).
     t_max, points, groups
         Output grid (log-spaced over 12 decades) and equal-mass groups.
+    flows
+        The flows run; default those of the table compared on the K24 model
+        (:func:`linsim.flows.k24_flows`: gradient, sign, normalized, adam, rmsprop).
     rtol, atol
         RK45 tolerances.
     """
     model = OneHotModel(classes, zipf_a, "reduced")
     fp = {"adam": (a, b, eps), "rmsprop": (b, eps)}
-    run = run_onehot(model, tuple(flows), t_max=t_max, points=points, groups=groups,
+    flows = k24_flows() if flows is None else tuple(flows)
+    run = run_onehot(model, flows, t_max=t_max, points=points, groups=groups,
                      rtol=rtol, atol=atol, flow_params=fp)
     return AdamK24(run, a, b, eps)

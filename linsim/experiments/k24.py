@@ -15,7 +15,7 @@ import numpy as np
 from numba import njit
 
 from .. import rates
-from ..flows import SPECS, initial_state
+from ..flows import ADAM, RMSPROP, SIGN_EPS, flow_spec, initial_state
 from ..integrate import Solution, get_tableau, resolve_workers, solve, solve_blocks
 from ..problems import zipf
 from ..problems.softmax import (
@@ -214,118 +214,38 @@ class OneHotRun:
             return None
         return float(np.max(np.abs(tr.losses[m] - tr.closed[m]) / tr.closed[m]))
 
-    def rates(self, flow: str) -> list[dict]:
-        """Every rate measured for ``flow``, each ``{name, claim, measured, predicted, ...}``.
+    def rates(self, flow: str) -> list[rates.Rate]:
+        """Every rate measured for ``flow``: the measure its :class:`~linsim.flows.FlowSpec`
+        names (``measure``, a key of :data:`MEASURES`), as :class:`~linsim.rates.Rate` records.
 
-        The first entry is the flow's headline rate.
+        The first entry is the flow's headline rate; a flow without a measure has none (an
+        empty list). ``ValueError`` for a flow this run did not integrate.
         """
-        c = self.model.classes
-        tr = self.traces[flow]
-        t = self.t
-        first, last = 0, self.class_index.size - 1  # most and least frequent recorded class
-        k_first, k_last = int(self.class_index[first]), int(self.class_index[last])
-        out: list[dict] = []
-        if flow == "gradient":
-            for col, k, who in ((first, k_first, "most"), (last, k_last, "least")):
-                out.append({
-                    "name": f"pi_t_l_{who}_frequent",
-                    "claim": "K24.gf-rate",
-                    "class": k + 1,
-                    "measured": float(self.pi[k] * t[-1] * tr.losses[-1, col]),
-                    "predicted": 1.0 - 1.0 / c,
-                    "note": "pi_k t l_k(t) at t = t_max; tends to 1 - 1/c as pi_k t grows",
-                    "pi_t": float(self.pi[k] * t[-1]),
-                })
-            for col, k, who in ((first, k_first, "most"), (last, k_last, "least")):
-                fit = rates.loglog_slope(t, tr.losses[:, col], t[-1] / 100.0, t[-1])
-                out.append({
-                    "name": f"loglog_slope_{who}_frequent",
-                    "claim": "K24.gf-rate",
-                    "class": k + 1,
-                    "measured": fit.value,
-                    "stderr": fit.stderr,
-                    "predicted": -1.0,
-                    "note": "slope of log l_k against log t over the last two decades",
-                })
-        elif flow == "sign":
-            for col, k, who in ((last, k_last, "least"), (first, k_first, "most")):
-                fit = rates.exp_rate(t, tr.losses[:, col])
-                out.append({
-                    "name": f"exp_rate_{who}_frequent",
-                    "claim": "K24.sf-closed-form",
-                    "class": k + 1,
-                    "measured": fit.value,
-                    "stderr": fit.stderr,
-                    "predicted": 2.0,
-                    "note": "fitted r in l_k ~ C exp(-r t), where 1e-250 <= l_k <= 1e-3",
-                })
-            col = last
-            v = tr.losses[:, col]
-            ok = np.flatnonzero((v > 1e-200) & (v < 1e-8))
-            with np.errstate(over="ignore"):  # inf (JSON null) when the trajectory is far off
-                meas = (float(np.exp(2 * t[ok[-1]] + np.log(v[ok[-1]]))) if ok.size
-                        else float("nan"))
-            out.append({
-                "name": "e2t_l_least_frequent",
-                "claim": "K24.sf-closed-form",
-                "class": k_last + 1,
-                "measured": meas,
-                "predicted": float(c - 1),
-                "t": float(t[ok[-1]]) if ok.size else None,
-                "note": "e^(2t) l_k(t) at the largest output time with l_k > 1e-200",
-            })
-        elif flow in ("adam", "rmsprop", "sign_eps"):
-            out += self._adaptive_rates(flow)
-        elif flow == "normalized":
-            dev = self.nf_deviation()
-            out.append({
-                "name": "nf_vs_gf_at_equal_loss",
-                "claim": "K24.nf-reparam",
-                "measured": dev,
-                "predicted": 0.0,
-                "note": "max relative gap between NF's per-class losses and GF's (closed form) at "
-                        "the same overall loss",
-            })
-        return out
+        if flow not in self.traces:
+            raise ValueError(f"flow must be one of {', '.join(self.traces)} (the flows of this "
+                             f"run), got {flow!r}")
+        key = flow_spec(flow).measure
+        if key is None:
+            return []
+        if key not in MEASURES:
+            raise ValueError(f"flow {flow}: measure must be one of {', '.join(MEASURES)}, got "
+                             f"{key!r}")
+        return list(MEASURES[key](self, flow))
 
-    def _adaptive_rates(self, flow: str) -> list[dict]:
-        """adam.k24-rate and adam.k24-classes for the Adam and RMSProp ODEs and the
-        small-step limit ``sign_eps`` (sign flow's rate 2 while ``eps`` does not matter)."""
-        from .adam import LOSS_UNDERFLOW, asymptotic_rate
+    def rate(self, flow: str, name: str | None = None) -> rates.Rate:
+        """The rate called ``name`` of :meth:`rates` (default: the headline, the first);
+        ``ValueError`` if there is none."""
+        found = self.rates(flow)
+        for r in found:
+            if name is None or r.name == name:
+                return r
+        raise ValueError(f"rate name must be one of {', '.join(r.name for r in found)} for "
+                         f"flow {flow}, got {name!r}")
 
-        fp = self.settings["flow_params"][flow]
-        a, b, eps = {"adam": fp, "rmsprop": (None, *fp), "sign_eps": (None, None, *fp)}[flow]
-        tr = self.traces[flow]
-        k = int(self.class_index[-1])
-        # eps stays out of the way while pi_k q_k >> eps (q_k ~ l_k once l_k is small)
-        lo = max(LOSS_UNDERFLOW, 100.0 * eps / self.pi[k])
-        fit = rates.exp_rate(self.t, tr.losses[:, -1], lo, 1e-3)
-        measured = fit.value if lo <= 1e-6 else None  # no asymptotic window: eps too large
-        L = tr.losses
-        ok = L.min(axis=1) > LOSS_UNDERFLOW
-        spread = (float(np.max((L[ok].max(axis=1) - L[ok].min(axis=1)) / L[ok].max(axis=1)))
-                  if ok.any() else None)
-        return [{
-            "name": "exp_rate_least_frequent",
-            "claim": "adam.k24-rate",
-            "class": k + 1,
-            "measured": measured,
-            "stderr": fit.stderr,
-            "predicted": (2.0 if flow == "sign_eps" else
-                          asymptotic_rate(a, b) if a is None or a > b / 2 else None),
-            "note": f"fitted r in l_k ~ C exp(-r t) where {lo:.3g} <= l_k <= 1e-3 (above "
-                    f"100 eps/pi_k, where eps matters; none if that is above 1e-6); predicted: "
-                    + ("2 (sign flow)" if flow == "sign_eps" else
-                       "the root of r = 2 (a/(a-r)) sqrt(1 - 2r/b) (eps = 0; none for "
-                       "a <= b/2, where the decay is faster than exponential)"),
-        }, {
-            "name": "class_spread",
-            "claim": "adam.k24-classes",
-            "measured": spread,
-            "predicted": 0.0 if eps == 0 else None,
-            "note": "largest relative spread of the recorded per-class losses at one time "
-                    "(0 when pi_k does not matter; predicted 0 for eps = 0)",
-        }]
+    def _ends(self) -> tuple[int, int, int, int]:
+        """Columns and classes of the most and least frequent recorded class."""
+        first, last = 0, self.class_index.size - 1
+        return first, last, int(self.class_index[first]), int(self.class_index[last])
 
     def nf_deviation(self, flow: str = "normalized") -> float:
         """K24.nf-reparam: at each NF output time, find the GF time with the same overall loss
@@ -359,6 +279,108 @@ class OneHotRun:
             m = ref > COMPARE_FLOOR
             worst = max(worst, float(np.max(np.abs(tr.losses[i, m] - ref[m]) / ref[m])))
         return worst
+
+
+def _gf_rates(run: OneHotRun, flow: str) -> list[rates.Rate]:
+    """K24.gf-rate: ``pi_k t l_k`` at ``t_max`` and the log-log slope, for the most and the
+    least frequent recorded class."""
+    c, t, tr = run.model.classes, run.t, run.traces[flow]
+    first, last, k_first, k_last = run._ends()
+    out = []
+    for col, k, who in ((first, k_first, "most"), (last, k_last, "least")):
+        out.append(rates.Rate(
+            f"pi_t_l_{who}_frequent", "K24.gf-rate",
+            float(run.pi[k] * t[-1] * tr.losses[-1, col]), 1.0 - 1.0 / c, klass=k + 1,
+            note="pi_k t l_k(t) at t = t_max; tends to 1 - 1/c as pi_k t grows",
+            extra={"pi_t": float(run.pi[k] * t[-1])}))
+    for col, k, who in ((first, k_first, "most"), (last, k_last, "least")):
+        fit = rates.loglog_slope(t, tr.losses[:, col], t[-1] / 100.0, t[-1])
+        out.append(rates.Rate(
+            f"loglog_slope_{who}_frequent", "K24.gf-rate", fit.value, -1.0, stderr=fit.stderr,
+            klass=k + 1, note="slope of log l_k against log t over the last two decades"))
+    return out
+
+
+def _sf_rates(run: OneHotRun, flow: str) -> list[rates.Rate]:
+    """K24.sf-closed-form: the exponential rate 2 and ``e^(2t) l_k -> c - 1``."""
+    c, t, tr = run.model.classes, run.t, run.traces[flow]
+    first, last, k_first, k_last = run._ends()
+    out = []
+    for col, k, who in ((last, k_last, "least"), (first, k_first, "most")):
+        fit = rates.exp_rate(t, tr.losses[:, col])
+        out.append(rates.Rate(
+            f"exp_rate_{who}_frequent", "K24.sf-closed-form", fit.value, 2.0, stderr=fit.stderr,
+            klass=k + 1, note="fitted r in l_k ~ C exp(-r t), where 1e-250 <= l_k <= 1e-3"))
+    v = tr.losses[:, last]
+    ok = np.flatnonzero((v > 1e-200) & (v < 1e-8))
+    with np.errstate(over="ignore"):  # inf (JSON null) when the trajectory is far off
+        meas = float(np.exp(2 * t[ok[-1]] + np.log(v[ok[-1]]))) if ok.size else float("nan")
+    out.append(rates.Rate(
+        "e2t_l_least_frequent", "K24.sf-closed-form", meas, float(c - 1), klass=k_last + 1,
+        note="e^(2t) l_k(t) at the largest output time with l_k > 1e-200",
+        extra={"t": float(t[ok[-1]]) if ok.size else None}))
+    return out
+
+
+def _nf_rates(run: OneHotRun, flow: str) -> list[rates.Rate]:
+    """K24.nf-reparam: NF's per-class losses against GF's at equal overall loss."""
+    return [rates.Rate(
+        "nf_vs_gf_at_equal_loss", "K24.nf-reparam", run.nf_deviation(flow), 0.0,
+        note="max relative gap between NF's per-class losses and GF's (closed form) at the "
+             "same overall loss")]
+
+
+def _adaptive_rates(run: OneHotRun, flow: str) -> list[rates.Rate]:
+    """adam.k24-rate and adam.k24-classes for the Adam and RMSProp ODEs and the small-step
+    limit ``sign_eps`` (sign flow's rate 2 while ``eps`` does not matter); the flow's kernel
+    (:attr:`~linsim.flows.FlowSpec.code`) says which parameters are ``a``, ``b``, ``eps``."""
+    code = flow_spec(flow).code
+    fp = tuple(run.settings["flow_params"][flow])
+    if code == ADAM:
+        a, b, eps = fp
+    elif code == RMSPROP:
+        a, (b, eps) = None, fp
+    elif code == SIGN_EPS:
+        a, b, (eps,) = None, None, fp
+    else:
+        raise ValueError(f"flow {flow}: the adaptive measure needs the adam, rmsprop or "
+                         f"sign_eps kernel, got code {code}")
+    sign_eps = code == SIGN_EPS
+    tr = run.traces[flow]
+    k = int(run.class_index[-1])
+    # eps stays out of the way while pi_k q_k >> eps (q_k ~ l_k once l_k is small)
+    lo = max(rates.LOSS_UNDERFLOW, 100.0 * eps / run.pi[k])
+    fit = rates.exp_rate(run.t, tr.losses[:, -1], lo, 1e-3)
+    measured = fit.value if lo <= 1e-6 else None  # no asymptotic window: eps too large
+    L = tr.losses
+    ok = L.min(axis=1) > rates.LOSS_UNDERFLOW
+    spread = (float(np.max((L[ok].max(axis=1) - L[ok].min(axis=1)) / L[ok].max(axis=1)))
+              if ok.any() else None)
+    return [rates.Rate(
+        "exp_rate_least_frequent", "adam.k24-rate", measured,
+        (2.0 if sign_eps else
+         rates.asymptotic_rate(a, b) if a is None or a > b / 2 else None),
+        stderr=fit.stderr, klass=k + 1,
+        note=f"fitted r in l_k ~ C exp(-r t) where {lo:.3g} <= l_k <= 1e-3 (above "
+             f"100 eps/pi_k, where eps matters; none if that is above 1e-6); predicted: "
+             + ("2 (sign flow)" if sign_eps else
+                "the root of r = 2 (a/(a-r)) sqrt(1 - 2r/b) (eps = 0; none for "
+                "a <= b/2, where the decay is faster than exponential)")),
+        rates.Rate(
+        "class_spread", "adam.k24-classes", spread, 0.0 if eps == 0 else None,
+        note="largest relative spread of the recorded per-class losses at one time "
+             "(0 when pi_k does not matter; predicted 0 for eps = 0)")]
+
+
+#: Rate measures by name (:attr:`linsim.flows.FlowSpec.measure`): ``measure(run, flow)``
+#: returns the :class:`~linsim.rates.Rate` records of ``flow`` in ``run``, the headline first.
+#: A new measure is a new entry (docs/EXTENDING.md).
+MEASURES: dict[str, Callable[[OneHotRun, str], list[rates.Rate]]] = {
+    "gf-rate": _gf_rates,
+    "sf-rate": _sf_rates,
+    "nf-reparam": _nf_rates,
+    "adaptive": _adaptive_rates,
+}
 
 
 def gf_overall(pi: np.ndarray, classes: int, t: float) -> tuple[float, float]:
@@ -566,8 +588,8 @@ def run_onehot(
     ----------
     model : OneHotModel
     flows : tuple of str
-        Names from :data:`linsim.flows.SPECS` (in reduced mode:
-        :data:`linsim.problems.softmax.REDUCED_FLOWS`).
+        Names from :data:`linsim.flows.SPECS` (in reduced mode: those with
+        :attr:`~linsim.flows.FlowSpec.reduced`).
     t_max, points
         The output grid: ``points`` log-spaced times over 12 decades ending at ``t_max``.
     groups : int
@@ -626,7 +648,7 @@ def _solve_blocks(model: OneHotModel, flow: str, flow_params, labels: np.ndarray
     ``model.summary_output``'s layout: ``[overall, group means, selected losses]``."""
     c = model.classes
     blocks = model.blocks(flow)
-    states = SPECS[flow].states
+    states = flow_spec(flow).states
     per = c if model.mode == "full" else 1  # states per class
     G = int(labels.max()) + 1
     params = [model.block_params(flow, k0, k1, labels, sel, flow_params) for k0, k1 in blocks]

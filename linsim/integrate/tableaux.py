@@ -90,6 +90,32 @@ def _hermite_P(B: np.ndarray) -> np.ndarray:
     return P
 
 
+def fixed_step(name: str, order: int, A_rows, B, C) -> Tableau:
+    """A fixed-step explicit method from its Butcher tableau (``A_rows``: ``s`` rows of ``s``
+    entries, strictly lower triangular; ``B``, ``C``: ``s`` entries), exact fractions allowed
+    as strings (``"1/3"``); the dense output is the cubic Hermite interpolant."""
+    return _fixed(name, order, A_rows, B, C)
+
+
+def register_tableau(tableau: Tableau, *, replace: bool = False) -> Tableau:
+    """Make ``tableau`` available to :func:`linsim.integrate.solve` as ``method=tableau.name``
+    (at run time, without editing this module). ``ValueError`` for a taken name (unless
+    ``replace``) or a tableau that is not explicit."""
+    if not isinstance(tableau, Tableau):
+        raise TypeError(f"tableau must be a Tableau, got {type(tableau).__name__}")
+    if tableau.name in _BUILDERS and not replace:
+        raise ValueError(f"method {tableau.name!r} already exists (replace=True to replace it)")
+    A = np.asarray(tableau.A)
+    if A.ndim != 2 or A.shape[0] != A.shape[1] or np.any(np.triu(A) != 0.0):
+        raise ValueError(f"method {tableau.name!r}: A must be square and strictly lower "
+                         f"triangular (an explicit method)")
+    _BUILDERS[tableau.name] = lambda: tableau
+    global METHODS
+    METHODS = tuple(_BUILDERS)
+    get_tableau.cache_clear()
+    return tableau
+
+
 def _fixed(name: str, order: int, A_rows, B, C) -> Tableau:
     s = len(B)
     A = np.zeros((s + 1, s + 1))
@@ -175,8 +201,8 @@ def _dop853() -> Tableau:
 @cache
 def get_tableau(name: str) -> Tableau:
     """Return the :class:`Tableau` called ``name`` (one of :data:`METHODS`)."""
-    if name not in METHODS:
-        raise ValueError(f"method must be one of {', '.join(METHODS)}, got {name!r}")
+    if name not in _BUILDERS:
+        raise ValueError(f"method must be one of {', '.join(_BUILDERS)}, got {name!r}")
     return _BUILDERS[name]()
 
 

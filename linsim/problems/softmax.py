@@ -238,10 +238,8 @@ def _margin_coordinatewise(t, u, p, du, cf, pi):
         a, b, eps = 0.0, p[1], p[2]
         vo = c
     e2 = (cf - 1.0) * eps
-    start = not t > 0.0
-    ia = 0.0 if start or code != ADAM else -1.0 / math.expm1(-a * t)
-    ib = 0.0 if start else -1.0 / math.expm1(-b * t)
     adam = code == ADAM
+    start, ia, ib = flows.bias_factors(t, a, b, adam)
     # in chunks, one output stream per loop: a loop that reads and writes three slices of the
     # state each needs more runtime overlap checks than LLVM makes, and stays scalar (4x slower)
     gb = np.empty(_COORD_CHUNK)
@@ -261,13 +259,8 @@ def _margin_coordinatewise(t, u, p, du, cf, pi):
                 dm[i] = a * (gb[i] - um[i])
         dx = du[k0 : k0 + L]
         for i in range(L):
-            g = gb[i]
-            vh = g * g if start else max(uv[i], 0.0) * ib
-            mh = um[i] * ia if adam and not start else g
-            r = math.sqrt(vh)
-            d1 = eps + r
-            d2 = e2 + r
-            dx[i] = (-mh / d1 if d1 > 0.0 else 0.0) + (-mh / d2 if d2 > 0.0 else 0.0)
+            mh, r = flows.moment_estimates(gb[i], um[i], uv[i], ia, ib, start, adam)
+            dx[i] = flows.moment_velocity(mh, r, eps) + flows.moment_velocity(mh, r, e2)
 
 
 @njit(cache=True, inline="always")
@@ -444,10 +437,6 @@ def margin_block_summary(t, u, p, out):
                         out, False)
 
 
-#: Flows with a reduced (margin) form on the one-hot model.
-REDUCED_FLOWS = ("gradient", "sign", "normalized", "sign_eps", "adam", "rmsprop")
-
-
 @dataclass(frozen=True)
 class OneHotModel:
     """The K24 one-hot softmax model with Zipf class frequencies.
@@ -512,8 +501,9 @@ class OneHotModel:
     def _outputs(self, flow: str, labels, selected) -> tuple[np.ndarray, np.ndarray, int]:
         """Check ``flow`` for the mode; ``labels`` and ``selected`` with their defaults, and
         the number of groups."""
-        if self.mode == "reduced" and flow not in REDUCED_FLOWS:
-            raise ValueError(f"flow must be one of {', '.join(REDUCED_FLOWS)} in reduced mode "
+        if self.mode == "reduced" and not flows.flow_spec(flow).reduced:
+            reduced = flows.flow_names(reduced=True)
+            raise ValueError(f"flow must be one of {', '.join(reduced)} in reduced mode "
                              f"(the margin ODE exists for those), got {flow!r}")
         c = self.classes
         labels = np.zeros(c) if labels is None else np.asarray(labels, float)
@@ -546,7 +536,7 @@ class OneHotModel:
         ``2^14`` states per block (full mode) or ``2^16`` classes (reduced mode), which keeps a
         Runge-Kutta step's vectors in cache.
         """
-        spec = flows.SPECS[flow]
+        spec = flows.flow_spec(flow)
         c = self.classes
         if not spec.coordinatewise:
             return [(0, c)]
