@@ -44,18 +44,12 @@ from ..kernels import (
     exp_neg,
     expm1_pos,  # noqa: F401  (moved to linsim.kernels; callers import it here)
     log1p_pos,
-    sum4,
+    sum_range,
 )
 from . import zipf
 
 #: Classes per chunk of the reduced-mode Adam/RMSProp field (:func:`_margin_coordinatewise`).
 _COORD_CHUNK = 256
-
-
-@njit(cache=True, inline="always")
-def _sum(x, lo, hi):
-    """Sum of x[lo:hi] with four accumulators (a fixed order: reproducible, and pipelined)."""
-    return sum4(x[lo:hi])
 
 
 @njit(cache=True, inline="always")
@@ -99,7 +93,7 @@ def softmax_column(w, k, weight, g):
     for j in range(n):
         g[j] = exp_neg(w[j] - m)
     # sum of exp(w_j - m) over j != argmax: keeps 1 - p_max, and tiny losses, exact
-    rest = _sum(g, 0, im) + _sum(g, im + 1, n)
+    rest = sum_range(g, 0, im) + sum_range(g, im + 1, n)
     inv = weight / (1.0 + rest)
     for j in range(n):
         g[j] *= inv
@@ -388,10 +382,10 @@ def _margin_sums(u, pi, labels, cm1, sums, weight):
             wl[i] = pb[i] * margin_loss(ub[i], cm1)
         for i in range(n):  # apart: in the loop above this count costs a fifth of the time
             bad += not (ub[i] >= 0.0)
-        s = _sum(wl, 0, n)
+        s = sum_range(wl, 0, n)
         overall += s
         add_by_group(sums, lb, wl[:n], s)
-        add_by_group(weight, lb, pb, _sum(pb, 0, n))
+        add_by_group(weight, lb, pb, sum_range(pb, 0, n))
     if bad > 0:
         sums[:] = 0.0
         weight[:] = 0.0
