@@ -158,3 +158,17 @@ def test_extrapolation_event_fields():
     np.testing.assert_allclose(r.t_events[0], np.log(2.0), rtol=1e-8)
     np.testing.assert_allclose(r.y_events[0], [0.5], rtol=1e-8)
     assert r.t_event == r.t_events[0] and np.array_equal(r.y_event, r.y_events[0])
+
+
+def test_a_failure_reports_its_work_under_the_same_keys():
+    """:class:`IntegrationError` (the failure path, ``success`` False) counts the work spent
+    under the keys of :attr:`Solution.stats`, old and new."""
+    from linsim.integrate import IntegrationError
+
+    with pytest.raises(IntegrationError) as info:
+        solve(_decay, (0.0, 2.0), X0, [1.0], max_steps=3)
+    st = info.value.stats
+    assert st["naccepted"] == 3 and st["nfev"] > 0
+    for new, old in DEPRECATED_STATS.items():
+        assert st[old] == st[new]
+    assert IntegrationError(0.0, "x", {"naccepted": 2}).stats["steps"] == 2

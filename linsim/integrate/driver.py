@@ -730,6 +730,11 @@ def drive(rhs, event, output, tab, ctl, ev, outs, st, chunk, max_steps):
 _drive = drive  # solve calls it by this name (tests/test_integrate.py patches and inspects it)
 
 
+#: Old keys of :attr:`Solution.stats`, deprecated: kept, with the same values, until every
+#: caller reads the new names (new name -> old name).
+DEPRECATED_STATS = {"naccepted": "steps", "nrejected": "rejected", "nfev": "rhs_evals"}
+
+
 class IntegrationError(RuntimeError):
     """Raised when an integration cannot reach its end: names the time and the reason.
 
@@ -740,14 +745,21 @@ class IntegrationError(RuntimeError):
     reason : str
         Why it stopped.
     stats : dict
-        Steps and evaluations spent before the failure.
+        Steps and evaluations spent before the failure, under :attr:`Solution.stats`' keys
+        (``naccepted``, ``nrejected``, ``nfev``, filled in from the deprecated ``steps``,
+        ``rejected``, ``rhs_evals`` where only those are given, and the other way round).
     """
 
     def __init__(self, t: float, reason: str, stats: dict):
         super().__init__(f"integration failed at t={t:.17g}: {reason}")
         self.t = t
         self.reason = reason
-        self.stats = stats
+        self.stats = dict(stats)
+        for new, old in DEPRECATED_STATS.items():
+            if old in self.stats:
+                self.stats.setdefault(new, self.stats[old])
+            elif new in self.stats:
+                self.stats[old] = self.stats[new]
 
 
 @dataclass
@@ -764,11 +776,6 @@ class Events:
     direction: np.ndarray | float = 0.0
     terminal: np.ndarray | bool = False
     capacity: int = 100_000
-
-
-#: Old keys of :attr:`Solution.stats`, deprecated: kept, with the same values, until every
-#: caller reads the new names (new name -> old name).
-DEPRECATED_STATS = {"naccepted": "steps", "nrejected": "rejected", "nfev": "rhs_evals"}
 
 
 @dataclass
