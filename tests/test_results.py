@@ -172,3 +172,30 @@ def test_a_failure_reports_its_work_under_the_same_keys():
     for new, old in DEPRECATED_STATS.items():
         assert st[old] == st[new]
     assert IntegrationError(0.0, "x", {"naccepted": 2}).stats["steps"] == 2
+
+
+#: The deprecated attribute names of the old result types (read-only aliases now).
+DEPRECATED_ATTRIBUTES = ("x_final", "event_t", "switch_t", "t_event", "y_event")
+
+
+def _deprecated_uses(source: str) -> list[int]:
+    import ast
+
+    return [node.lineno for node in ast.walk(ast.parse(source))
+            if isinstance(node, ast.Attribute) and node.attr in DEPRECATED_ATTRIBUTES]
+
+
+def test_callers_use_the_new_names():
+    """Only the aliases themselves (linsim/integrate) and this file's alias test name the old
+    attributes; every other caller in linsim/, tests/ and benchmarks/ reads the new ones."""
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    bad = []
+    for folder in ("linsim", "tests", "benchmarks"):
+        for path in sorted((root / folder).rglob("*.py")):
+            if path.parent.name == "integrate" or path.name == "test_results.py":
+                continue
+            bad += [f"{path.relative_to(root)}:{n}" for n in _deprecated_uses(path.read_text())]
+    assert not bad, "old result attribute names in use: " + ", ".join(bad)
+    assert _deprecated_uses("r.x_final + s.event_t\n") == [1, 1]  # the check can fail
