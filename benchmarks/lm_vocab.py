@@ -58,8 +58,8 @@ def one(classes: int, zipf_a: float, flow: str, mode: str, t_max: float, points:
             "points": points, "rtol": rtol, "atol": atol, "norm": run.settings["norm"],
             "solve_s": st["seconds"], "run_onehot_s": t1 - t0, "run_onehot_cpu_s": c1 - c0,
             "rates_s": t2 - t1, "cpu_s": time.process_time(),
-            "wall_s": time.perf_counter() - start, "steps": st["steps"],
-            "rhs_evals": st["rhs_evals"], "rate": rates[0]["name"],
+            "wall_s": time.perf_counter() - start, "steps": st["naccepted"],
+            "rhs_evals": st["nfev"], "rate": rates[0]["name"],
             "measured": rates[0]["measured"], "predicted": rates[0]["predicted"],
             "max_rel_err": err, "final_loss": float(run.traces[flow].overall[-1]),
             "baseline_rss_mib": base, "peak_rss_mib": _rss_mib()}
@@ -132,8 +132,8 @@ def validate_one(classes: int, zipf_a: float, flow: str, t_max: float, points: i
             "gap_groups": gap["groups"], "compared": gap["compared"], "values": gap["values"],
             "reduced_s": t1 - t0, "full_s": t2 - t1, "full_cpu_s": c2 - c1,
             "full_solve_s": full.traces[flow].stats["seconds"],
-            "full_steps": full.traces[flow].stats["steps"],
-            "reduced_steps": red.traces[flow].stats["steps"],
+            "full_steps": full.traces[flow].stats["naccepted"],
+            "reduced_steps": red.traces[flow].stats["naccepted"],
             "full_max_rel_err": full.max_rel_err(flow),
             "reduced_max_rel_err": red.max_rel_err(flow),
             "rss_before_full_mib": base, "peak_rss_mib": _rss_mib()}

@@ -64,7 +64,7 @@ def test_clipped_pareto_moments_against_samples():
 
 def test_explicit_chattering_amplitude_in_the_derived_band_on_another_model():
     from linsim.experiments.y25 import explicit_chattering
-    from linsim.integrate.sliding import UnigramSign
+    from linsim.problems.filippov import UnigramSign
     from linsim.problems.softmax import UnigramModel
 
     m = UnigramModel(20, 1.5)

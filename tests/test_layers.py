@@ -23,9 +23,6 @@ INTEGRATE = LINSIM / "integrate"
 MAX_PARAMS = 12
 #: Upward layers that linsim/integrate must not import.
 ABOVE_INTEGRATE = ("linsim.problems", "linsim.flows", "linsim.experiments")
-#: Private names still imported across modules, by files outside this change's reach: each
-#: entry must still occur (so the list shrinks as they are fixed), and no other may appear.
-KNOWN_PRIVATE_IMPORTS = {("linsim/experiments/k24.py", "linsim.problems.softmax", "_sum")}
 
 
 def _modules(root: Path) -> list[Path]:
@@ -77,14 +74,20 @@ def _private(name: str) -> bool:
 
 def _upward(path: Path, source: str | None = None) -> list[str]:
     bad = []
-    for lineno, module, names, func in _imports(path, source):
+    for lineno, module, names, _ in _imports(path, source):
         targets = [module] + [f"{module}.{n}" for n in names]
         if any(t == up or t.startswith(up + ".") for t in targets for up in ABOVE_INTEGRATE):
             bad.append(f"{path.relative_to(ROOT)}:{lineno} imports {module} {names}")
-        # moved names are resolved lazily by a module __getattr__, never imported
-        if module == "importlib" and func != "__getattr__":
-            bad.append(f"{path.relative_to(ROOT)}:{lineno} imports importlib outside __getattr__")
+        # no lazy import either (the compatibility shims for moved names are gone)
+        if module == "importlib":
+            bad.append(f"{path.relative_to(ROOT)}:{lineno} imports importlib")
     return bad
+
+
+def _module_getattr(source: str) -> list[str]:
+    """Module-level ``__getattr__`` (a shim that resolves moved names) in ``source``."""
+    return [f"__getattr__ (line {node.lineno})" for node in ast.parse(source).body
+            if isinstance(node, ast.FunctionDef) and node.name == "__getattr__"]
 
 
 def _too_many_parameters(source: str) -> list[str]:
@@ -115,6 +118,20 @@ def test_importing_integrate_loads_no_upper_layer():
     assert out == ""
 
 
+def test_integrate_has_no_shims_for_moved_names():
+    """The problem kernels that left linsim/integrate are imported from linsim.problems.filippov
+    by every caller: no module of linsim/integrate resolves them (or anything) lazily."""
+    bad = [f"{p.relative_to(ROOT)}: {b}" for p in _modules(INTEGRATE)
+           for b in _module_getattr(p.read_text())]
+    assert not bad, "\n".join(bad)
+    from linsim.integrate import implicit, sliding
+
+    for module, name in ((sliding, "QuadraticSign"), (sliding, "UnigramSign"),
+                         (sliding, "kink_events"), (implicit, "tr_quadratic"),
+                         (implicit, "tr_unigram")):
+        assert not hasattr(module, name), f"{module.__name__}.{name}"
+
+
 def test_kernels_are_the_bottom_layer():
     for lineno, module, names, _ in _imports(LINSIM / "kernels.py"):
         assert not module.startswith("linsim"), f"kernels.py:{lineno} imports {module} {names}"
@@ -128,9 +145,7 @@ def test_no_private_names_cross_modules():
             for n in names:
                 if _private(n):
                     found.add((rel, module, n))
-    assert found == KNOWN_PRIVATE_IMPORTS, (
-        f"new private imports: {sorted(found - KNOWN_PRIVATE_IMPORTS)}; fixed (remove from "
-        f"KNOWN_PRIVATE_IMPORTS): {sorted(KNOWN_PRIVATE_IMPORTS - found)}")
+    assert not found, f"private imports across modules: {sorted(found)}"
 
 
 def test_integrate_reads_no_private_attribute_of_another_module():
@@ -169,6 +184,8 @@ def test_the_rule_checks_can_fail():
     assert [(m, n) for _, m, n, _ in _imports(fake, source)][0] == (
         "linsim.problems.softmax", ["_as_int"])
     assert _too_many_parameters(source) == ["f (line 4): 13 parameters"]
+    assert _module_getattr("def __getattr__(name):\n    pass\n") == ["__getattr__ (line 1)"]
+    assert not _module_getattr("class A:\n    def __getattr__(self, name):\n        pass\n")
     assert not _too_many_parameters("def g(a, b, *, c, **kw):\n    pass\n")
 
 

@@ -26,8 +26,9 @@ from linsim.experiments import y25
 from linsim.flow import PROG, main
 from linsim.flows import SPECS, pack
 from linsim.integrate import IntegrationError, solve
-from linsim.integrate.sliding import UnigramSign, sign_flow
+from linsim.integrate.sliding import sign_flow
 from linsim.problems import zipf
+from linsim.problems.filippov import UnigramSign
 from linsim.problems.softmax import UnigramModel, unigram_field
 
 EPS = float(np.finfo(np.float64).eps)
@@ -159,9 +160,9 @@ def test_extinction_time_is_the_linf_distance(w, seed):
     T = y25.extinction_time(m, theta0)
     r = sign_flow(UnigramSign(m), theta0, (0.0, 1.5 * T + 0.1), method="sliding",
                   integrator="DOP853", rtol=1e-11, atol=1e-13)
-    assert r.event_t[-1] == pytest.approx(T, rel=1e-9)
+    assert r.t_events[-1] == pytest.approx(T, rel=1e-9)
     assert not np.any(r.mode)  # all stuck: at the minimizer
-    assert m.gap(r.x_final) < 1e-25
+    assert m.gap(r.y_final) < 1e-25
     assert r.stats["events"] <= m.classes - 1  # each sticks once, the last pair together
     # implicit Euler, independent of the driver, reaches the minimizer at the same time
     ri = sign_flow(UnigramSign(m), theta0, (0.0, 1.5 * T + 0.1), method="implicit",

@@ -102,7 +102,8 @@ def _check_sf_extinction(quick: bool, flow: str = "sign") -> Measurement:
     """``flow = "normalized"``: normalized flow's time to the minimizer (the arc length of
     gradient flow to f - f* <= 1e-14) in place of sign flow's last sticking event."""
     from ..experiments.y25 import extinction_time, gf_arclength
-    from ..integrate.sliding import UnigramSign, sign_flow
+    from ..integrate.sliding import sign_flow
+    from ..problems.filippov import UnigramSign
     from ..problems.softmax import UnigramModel
 
     worst = 0.0
@@ -116,7 +117,7 @@ def _check_sf_extinction(quick: bool, flow: str = "sign") -> Measurement:
             else:
                 r = sign_flow(UnigramSign(m), m.y0(), (0.0, 1.5 * T + 0.1), method="sliding",
                               rtol=1e-10, atol=1e-12, integrator="DOP853")
-                last, events = float(r.event_t[-1]), r.stats["events"]
+                last, events = float(r.t_events[-1]), r.stats["events"]
             err = abs(last - T) / T
             worst = max(worst, err)
             detail[f"c={c},a={a:g}"] = {"last_event": last, "predicted": T, "events": events}
@@ -197,7 +198,7 @@ def _unigram_agreement(c: int, a: float):
 @lru_cache(maxsize=8)
 def _unigram_explicit_distance(c: int, a: float) -> float:
     from ..experiments.y25 import extinction_time
-    from ..integrate.sliding import UnigramSign
+    from ..problems.filippov import UnigramSign
     from ..problems.softmax import UnigramModel
 
     model = UnigramModel(c, a)
@@ -241,9 +242,9 @@ def _check_diagonal_time(quick: bool, kind: str = "diagonal") -> Measurement:
         for m in ("exact", "sliding"):
             res = r["results"][m] if r else sign_flow(prob, x0, (0.0, 1.5 * d), method=m,
                                                        rtol=1e-12, atol=1e-14)
-            err = abs(float(res.event_t[-1]) - d)
+            err = abs(float(res.t_events[-1]) - d)
             worst = max(worst, err / d)
-            detail[f"{seed}/{m}"] = {"last_event": float(res.event_t[-1]), "predicted": d}
+            detail[f"{seed}/{m}"] = {"last_event": float(res.t_events[-1]), "predicted": d}
     return Measurement(worst, 0.0, 1e-12, "max", {
         "what": "relative gap between the last event (every coordinate stuck at x*) of the "
                 "exact and the sliding integrator and ||x0 - x*||_inf on diagonal quadratics "
@@ -254,7 +255,7 @@ def _check_dissipation(quick: bool, mutant: str | None = None) -> Measurement:
     """``mutant = "explicit"``: naive explicit Euler (step H_EXPLICIT) in place of the exact and
     the sliding integrator."""
     from ..experiments.y25 import dissipation, filippov_quadratic
-    from ..integrate.sliding import UnigramSign
+    from ..problems.filippov import UnigramSign
     from ..problems.softmax import UnigramModel
 
     explicit = dict(integrator="Euler", step=H_EXPLICIT, max_steps=10**6)
@@ -290,7 +291,7 @@ def _check_dissipation(quick: bool, mutant: str | None = None) -> Measurement:
 @lru_cache(maxsize=4)
 def _smoothed(quick: bool, reference: str = "implicit"):
     from ..experiments.y25 import extinction_time, smoothed_convergence
-    from ..integrate.sliding import UnigramSign
+    from ..problems.filippov import UnigramSign
     from ..problems.softmax import UnigramModel
 
     model = UnigramModel(10, 1.0)
@@ -317,7 +318,7 @@ def _check_smoothed(quick: bool, reference: str = "implicit") -> Measurement:
 @lru_cache(maxsize=4)
 def _chatter(integrator: str = "explicit"):
     from ..experiments.y25 import explicit_chattering
-    from ..integrate.sliding import UnigramSign
+    from ..problems.filippov import UnigramSign
     from ..problems.softmax import UnigramModel
 
     model = UnigramModel(10, 1.0)
@@ -328,7 +329,7 @@ def _chatter(integrator: str = "explicit"):
 @lru_cache(maxsize=4)
 def _unigram_explicit_stats(c: int, a: float) -> dict:
     from ..experiments.y25 import extinction_time
-    from ..integrate.sliding import UnigramSign
+    from ..problems.filippov import UnigramSign
     from ..problems.softmax import UnigramModel
 
     model = UnigramModel(c, a)
@@ -355,14 +356,14 @@ def _check_no_chattering(quick: bool, mutant: str | None = None) -> Measurement:
 
                 r = unigram_agreement(c, 1.0)
             st = r["stats"]["sliding"]
-        counts[f"unigram c={c}"] = {"events": st["events"], "steps": st["steps"],
+        counts[f"unigram c={c}"] = {"events": st["events"], "steps": st["naccepted"],
                                     "segments": st["segments"]}
         # every coordinate sticks once and is never released: c - 1 events
-        worst = max(worst, st["events"] / (c - 1), st["steps"] / (5.0 * c))
+        worst = max(worst, st["events"] / (c - 1), st["naccepted"] / (5.0 * c))
     for kind in ("diagonal", "blocks"):
         r = _quad_agreement(kind, 9, 0)
         st = r["stats"]["sliding"]
-        counts[f"{kind} n=9"] = {"events": st["events"], "steps": st["steps"]}
+        counts[f"{kind} n=9"] = {"events": st["events"], "steps": st["naccepted"]}
         worst = max(worst, st["events"] / (3.0 * 9))
     lo, hi = CHATTER_BAND
     ratios = [float(v) for v in ch["amplitude_over_step"]]

@@ -143,7 +143,7 @@ def _check_gf(quick: bool, exponent: float = 2.0, method: str = "gd",
         "gf_case3_vs_case4": same["gf"], "gd_case3_vs_case4": same["gd"],
         "heavy_ball_case3_vs_case4": same["heavy_ball"],
         "adam01_case3_vs_case4 (not in the pass rule; it tells them apart)": ad,
-        "steps": {k: v["steps"] for k, v in run.stats.items()},
+        "steps": {k: v["naccepted"] for k, v in run.stats.items()},
         "mutation": {"exponent": exponent, "method": method, "unmatched": unmatched},
         "what": "max of (a) the relative error of the simulated f(t) - f* (DOP853, rtol 3e-14)"
                 " against sum_i c_i exp(-2 lambda_i t), down to a relative gap of 1e-13, and "

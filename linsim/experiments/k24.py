@@ -17,10 +17,10 @@ from numba import njit
 from .. import rates
 from ..flows import ADAM, RMSPROP, SIGN_EPS, flow_spec, initial_state
 from ..integrate import Solution, get_tableau, resolve_workers, solve, solve_blocks
+from ..kernels import sum_range as _sum
 from ..problems import zipf
 from ..problems.softmax import (
     OneHotModel,
-    _sum,
     add_by_group,
     expm1_pos,
     log1p_pos,

@@ -39,8 +39,9 @@ from .. import rates
 from ..flows import initial_state
 from ..integrate import Events, IntegrationError, get_tableau, solve
 from ..integrate.implicit import linearly_implicit_extrapolation
-from ..integrate.sliding import QuadraticSign, UnigramSign, sign_flow, solve_piecewise
+from ..integrate.sliding import sign_flow, solve_piecewise
 from ..problems import zipf
+from ..problems.filippov import QuadraticSign, UnigramSign
 from ..problems.softmax import (
     UnigramModel,
     unigram_gap_event,
@@ -185,7 +186,8 @@ def gf_arclength(model: UnigramModel, eps: float, *, t_max: float = 1e16, rtol: 
     """Gradient flow from ``theta = 0`` until ``f - f* <= eps``, with its arc length.
 
     Returns ``{"t_gf": time, "t_nf": arc length = normalized flow's time to the same level,
-    "steps", "rejected", "rhs_evals", "seconds"}`` (times None if not reached by ``t_max``).
+    "naccepted", "nrejected", "nfev", "seconds"}`` and the rest of the solution's ``stats``
+    (times None if not reached by ``t_max``).
     """
     c = model.classes
     y0 = np.zeros(c + 1)
@@ -197,9 +199,9 @@ def gf_arclength(model: UnigramModel, eps: float, *, t_max: float = 1e16, rtol: 
     res = linearly_implicit_extrapolation(
         _gf_rhs(model), _gf_factor(model), y0, (0.0, t_max), rtol=rtol, atol=atol,
         first_step=1e-2, event=gap, terminal=True)
-    hit = res.t_event is not None
-    return {"t_gf": res.t_event if hit else None,
-            "t_nf": float(res.y_event[c]) if hit else None,
+    hit = res.t_events.size > 0
+    return {"t_gf": float(res.t_events[0]) if hit else None,
+            "t_nf": float(res.y_events[0, c]) if hit else None,
             **res.stats, "seconds": time.perf_counter() - start}
 
 
@@ -238,8 +240,8 @@ def sf_vs_nf(classes: int, zipf_a: float, eps: float = 1e-10) -> dict:
         "ratio": (sf["t_sf"] / gf["t_nf"]) if (sf["t_sf"] and gf["t_nf"]) else None,
         "sf_extinction_predicted": extinction_time(model),
         "nf_lower_bound": centered_distance(model),
-        "sf_tr_solves": sf["tr_solves"], "gf_steps": gf["steps"],
-        "gf_rhs_evals": gf["rhs_evals"], "seconds": sf["seconds"] + gf["seconds"],
+        "sf_tr_solves": sf["tr_solves"], "gf_steps": gf["naccepted"],
+        "gf_rhs_evals": gf["nfev"], "seconds": sf["seconds"] + gf["seconds"],
     }
 
 
@@ -386,7 +388,7 @@ def run_unigram(
                 raise
             y, stats, t_tol = r.y, dict(r.stats), r.time_to_level
             if sign_method == "sliding" and r.mode is not None and not np.any(r.mode):
-                ext = float(r.event_t[-1]) if r.event_t.size else 0.0
+                ext = float(r.t_events[-1]) if r.t_events.size else 0.0
             else:
                 ext = sf_time(model, EXTINCT)["t_sf"]
             trace_method = sign_method
@@ -497,7 +499,7 @@ def unigram_agreement(classes: int, zipf_a: float, points: int = 41, rtol: float
     out = filippov_agreement(prob, model.y0(), T, points, ("sliding", "implicit"),
                              rtol=rtol, atol=atol, integrator="DOP853", level=EXTINCT)
     sl = out["results"]["sliding"]
-    out["extinction"] = {"sliding_last_event": float(sl.event_t[-1]),
+    out["extinction"] = {"sliding_last_event": float(sl.t_events[-1]),
                          "implicit_level": out["results"]["implicit"].time_to_level,
                          "predicted": extinction_time(model)}
     return out
@@ -540,7 +542,7 @@ def dissipation(problem, x0, t_end: float, method: str = "sliding", nodes: int =
     """
     n = problem.n
     first = sign_flow(problem, x0, (0.0, t_end), method=method, **kw)
-    cuts = np.unique(np.concatenate([[0.0], first.event_t, [t_end]]))
+    cuts = np.unique(np.concatenate([[0.0], first.t_events, [t_end]]))
     xg, wg = np.polynomial.legendre.leggauss(nodes)
     nodes_t = [0.5 * (b - a) * xg + 0.5 * (a + b) for a, b in zip(cuts[:-1], cuts[1:],
                                                                      strict=True)]
@@ -559,7 +561,7 @@ def dissipation(problem, x0, t_end: float, method: str = "sliding", nodes: int =
     stuck = M == 0
     gs = float(np.abs(G[stuck]).max()) if stuck.any() else 0.0
     return {"defect": worst, "max_gS": gs / np.abs(G[0]).max(), "segments": int(cuts.size - 1),
-            "events": first.stats["events"], "steps": first.stats["steps"]}
+            "events": first.stats["events"], "steps": first.stats["naccepted"]}
 
 
 def explicit_chattering(problem, x0, t_end: float, steps=(1e-2, 1e-3, 1e-4),
@@ -580,7 +582,7 @@ def explicit_chattering(problem, x0, t_end: float, steps=(1e-2, 1e-3, 1e-4),
         else:
             r = sign_flow(problem, x0, (0.0, t_end), method="explicit", integrator=method,
                           step=h, t_eval=t, max_steps=n + 10)
-        amp.append(max(problem.distance(x, ref.x_final) for x in r.y))
+        amp.append(max(problem.distance(x, ref.y_final) for x in r.y))
     fit = rates.loglog_slope(np.array(steps), np.array(amp), min(steps), max(steps))
     return {"step": list(steps), "amplitude": amp, "amplitude_over_step": list(
         np.array(amp) / np.array(steps)), "slope": fit.value}
@@ -590,7 +592,7 @@ def clipped_order(problem, x0, t_end: float, flow: str = "clip_coord", tau: floa
                   steps=(0.1, 0.05, 0.025, 0.0125), method: str = "RK4") -> dict:
     """Global error at ``t_end`` of a fixed-step method on a clipped flow, with the kinks
     located by events (restarts) and without; fitted orders (RK4: 4 with, about 2 without)."""
-    from ..integrate.sliding import kink_events
+    from ..problems.filippov import kink_events
 
     p = problem.params(flow, 0.0, (tau,))
     ref, _ = solve_piecewise(problem.field, (0.0, t_end), x0, p, kink_events(problem, flow),

@@ -730,6 +730,11 @@ def drive(rhs, event, output, tab, ctl, ev, outs, st, chunk, max_steps):
 _drive = drive  # solve calls it by this name (tests/test_integrate.py patches and inspects it)
 
 
+#: Old keys of :attr:`Solution.stats`, deprecated: kept, with the same values, until every
+#: caller reads the new names (new name -> old name).
+DEPRECATED_STATS = {"naccepted": "steps", "nrejected": "rejected", "nfev": "rhs_evals"}
+
+
 class IntegrationError(RuntimeError):
     """Raised when an integration cannot reach its end: names the time and the reason.
 
@@ -740,14 +745,21 @@ class IntegrationError(RuntimeError):
     reason : str
         Why it stopped.
     stats : dict
-        Steps and evaluations spent before the failure.
+        Steps and evaluations spent before the failure, under :attr:`Solution.stats`' keys
+        (``naccepted``, ``nrejected``, ``nfev``, filled in from the deprecated ``steps``,
+        ``rejected``, ``rhs_evals`` where only those are given, and the other way round).
     """
 
     def __init__(self, t: float, reason: str, stats: dict):
         super().__init__(f"integration failed at t={t:.17g}: {reason}")
         self.t = t
         self.reason = reason
-        self.stats = stats
+        self.stats = dict(stats)
+        for new, old in DEPRECATED_STATS.items():
+            if old in self.stats:
+                self.stats.setdefault(new, self.stats[old])
+            elif new in self.stats:
+                self.stats[old] = self.stats[new]
 
 
 @dataclass
@@ -768,7 +780,13 @@ class Events:
 
 @dataclass
 class Solution:
-    """Result of :func:`solve`.
+    """What every integrator in :mod:`linsim.integrate` returns (SciPy's ``OdeResult`` names).
+
+    :func:`solve`, :func:`~linsim.integrate.solve_blocks` and
+    :func:`~linsim.integrate.sliding.solve_piecewise` return it as is; the sign-flow, implicit
+    Euler and extrapolation integrators return a subclass that only adds what is specific to
+    them (a time to a level, the final mode). A failed integration raises
+    :class:`IntegrationError` instead of returning, so ``success`` is always True here.
 
     Attributes
     ----------
@@ -780,17 +798,28 @@ class Solution:
         Where the integration stopped, and the state there.
     status : int
         0: reached the end of ``t_span``; 1: stopped by a terminal event.
+    message : str
+        ``status`` in words.
     t_events, event_index : ndarray
-        Times of the located events, in order, and which event function crossed.
+        Times of the located events (mode changes, switches), in order, and which event
+        function (coordinate) crossed, -1 where the integrator does not know.
+    y_events : ndarray or None
+        ``(len(t_events), n)``: the state at each event, or None where the integrator does
+        not record it (the compiled driver).
     nfev, naccepted, nrejected : int
-        Right-hand-side evaluations and steps.
+        Right-hand-side evaluations (0 for implicit Euler, whose work is ``tr_solves``),
+        accepted steps and rejected trial steps.
     method : str
+        The method that produced it (a tableau name, or a sign-flow method).
     seconds : float
         Wall-clock time of the integration.
     blocks, block_max_steps : int
         Independent blocks integrated one by one (:func:`linsim.integrate.solve_blocks`; 1
-        here) and the most steps one block took; with several blocks the counts above are
+        elsewhere) and the most steps one block took; with several blocks the counts above are
         whole-state equivalents.
+    counts : dict
+        Integrator-specific counts, merged into :attr:`stats` (``events``, ``segments``,
+        ``tr_solves``, ``switches``, ``solves``).
     """
 
     t: np.ndarray
@@ -808,22 +837,32 @@ class Solution:
     message: str = field(default="")
     blocks: int = 1
     block_max_steps: int = -1
+    y_events: np.ndarray | None = None
+    counts: dict = field(default_factory=dict)
 
     def __post_init__(self):
         if self.block_max_steps < 0:
             self.block_max_steps = self.naccepted
+        if not self.message:
+            self.message = ("terminal event" if self.status == 1
+                            else "reached the end of t_span")
+
+    @property
+    def success(self) -> bool:
+        """True: the integration reached the end of ``t_span`` or a terminal event."""
+        return self.status >= 0
 
     @property
     def stats(self) -> dict:
-        """``{"steps", "rejected", "rhs_evals", "status", "seconds", "blocks"}``."""
-        return {
-            "steps": self.naccepted,
-            "rejected": self.nrejected,
-            "rhs_evals": self.nfev,
-            "status": self.status,
-            "seconds": self.seconds,
-            "blocks": self.blocks,
-        }
+        """``{"nfev", "naccepted", "nrejected", "status", "seconds", "blocks"}`` and
+        :attr:`counts`; also under the deprecated keys of :data:`DEPRECATED_STATS`
+        (``steps``, ``rejected``, ``rhs_evals``)."""
+        out = {"nfev": self.nfev, "naccepted": self.naccepted, "nrejected": self.nrejected,
+               "status": self.status, "seconds": self.seconds, "blocks": self.blocks,
+               **self.counts}
+        for new, old in DEPRECATED_STATS.items():
+            out[old] = out[new]
+        return out
 
 
 def _tol(value, n: int, name: str) -> np.ndarray:
@@ -1092,7 +1131,8 @@ def solve(
     )
 
 
-__all__ = ["solve", "prepare", "Setup", "Solution", "Events", "IntegrationError", "vector_field",
+__all__ = ["solve", "prepare", "Setup", "Solution", "DEPRECATED_STATS", "Events",
+           "IntegrationError", "vector_field",
            "SIGNATURE", "FieldType", "identity_output", "METHODS", "NORMS", "REASONS",
            "RKTableau", "Control", "EventBuffers", "Outputs", "State", "drive", "with_defaults",
            "PREPARE_OPTIONS", "SOLVE_OPTIONS"]

@@ -39,11 +39,13 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 from numba import njit
 from scipy.optimize import brentq
+
+from .driver import Solution
 
 _EPS = 2.220446049250313e-16
 
@@ -157,32 +159,39 @@ def span_and_times(t_span, t_eval) -> tuple[float, float, np.ndarray]:
 
 
 @dataclass
-class ImplicitResult:
-    """Result of :func:`implicit_euler`.
+class ImplicitSolution(Solution):
+    """Result of :func:`implicit_euler`: a :class:`~linsim.integrate.Solution` (``y`` the
+    states, ``t_events`` the located crossing and release times, ``event_index`` -1,
+    ``naccepted`` steps, ``nrejected`` inconsistent trial steps, ``nfev`` 0; ``counts``:
+    ``switches``, ``tr_solves``) and:
 
     Attributes
     ----------
-    t, x : ndarray
-        Output times and the states there (``(len(t), n)``).
-    t_final, x_final
-        Where the loop stopped.
     time_to_level : float or None
         First time with ``gap <= level`` (root of the gap along a single trust-region step,
         which is exact on sticking-only intervals), or None.
-    switch_t : ndarray
-        The located crossing and release times.
-    stats : dict
-        ``steps`` (accepted), ``rejected`` (inconsistent trial steps), ``switches``,
-        ``tr_solves``, ``seconds``.
     """
 
-    t: np.ndarray
-    x: np.ndarray
-    t_final: float
-    x_final: np.ndarray
-    time_to_level: float | None
-    switch_t: np.ndarray = field(default_factory=lambda: np.zeros(0))
-    stats: dict = field(default_factory=dict)
+    time_to_level: float | None = None
+
+    @property
+    def x(self) -> np.ndarray:
+        """Deprecated alias of ``y``."""
+        return self.y
+
+    @property
+    def x_final(self) -> np.ndarray:
+        """Deprecated alias of ``y_final``."""
+        return self.y_final
+
+    @property
+    def switch_t(self) -> np.ndarray:
+        """Deprecated alias of ``t_events``."""
+        return self.t_events
+
+
+#: Deprecated name of :class:`ImplicitSolution`.
+ImplicitResult = ImplicitSolution
 
 
 def step_status(x_old: np.ndarray, x_new: np.ndarray, h: float) -> np.ndarray:
@@ -212,7 +221,7 @@ def implicit_euler(
     gap: Callable[[np.ndarray], float] | None = None,
     level: float | None = None,
     max_steps: int = 1_000_000,
-) -> ImplicitResult:
+) -> ImplicitSolution:
     """Implicit Euler for sign flow, ``x_{k+1} = step(x_k, h)`` (a trust-region solver).
 
     Parameters
@@ -246,7 +255,7 @@ def implicit_euler(
 
     Returns
     -------
-    ImplicitResult
+    ImplicitSolution
     """
     t0, t1, te = span_and_times(t_span, t_eval)
     if not (switch_tol > 0 and math.isfinite(switch_tol)):
@@ -336,11 +345,12 @@ def implicit_euler(
         while i_out < te.size and te[i_out] <= t:
             out[i_out] = x
             i_out += 1
-    return ImplicitResult(
-        t=te[:i_out].copy(), x=out[:i_out], t_final=t, x_final=x, time_to_level=t_level,
-        switch_t=np.array(switches),
-        stats={"steps": steps, "rejected": rejected, "switches": len(switches),
-               "tr_solves": solves[0], "seconds": time.perf_counter() - start})
+    switch_t = np.array(switches)
+    return ImplicitSolution(
+        t=te[:i_out].copy(), y=out[:i_out], t_final=t, y_final=x, status=0, t_events=switch_t,
+        event_index=np.full(switch_t.size, -1, dtype=np.int64), nfev=0, naccepted=steps,
+        nrejected=rejected, method="implicit Euler", seconds=time.perf_counter() - start,
+        counts={"switches": len(switches), "tr_solves": solves[0]}, time_to_level=t_level)
 
 
 # --------------------------------------------------------------------------------------------
@@ -348,20 +358,24 @@ def implicit_euler(
 
 
 @dataclass
-class ExtrapolationResult:
-    """Result of :func:`linearly_implicit_extrapolation`.
+class ExtrapolationSolution(Solution):
+    """Result of :func:`linearly_implicit_extrapolation`: a :class:`~linsim.integrate.Solution`
+    (``t_events``/``y_events``: the first zero of ``event`` and the state there, if any;
+    ``status`` 1 when a terminal event stopped it; ``counts``: ``solves``)."""
 
-    ``t, y``: output times and states; ``t_event``/``y_event``: the first zero of ``event``
-    (None if none); ``stats``: ``steps``, ``rejected``, ``rhs_evals``, ``solves``.
-    """
+    @property
+    def t_event(self) -> float | None:
+        """Deprecated: ``t_events[0]``, or None without an event."""
+        return float(self.t_events[0]) if self.t_events.size else None
 
-    t: np.ndarray
-    y: np.ndarray
-    t_final: float
-    y_final: np.ndarray
-    t_event: float | None
-    y_event: np.ndarray | None
-    stats: dict = field(default_factory=dict)
+    @property
+    def y_event(self) -> np.ndarray | None:
+        """Deprecated: ``y_events[0]``, or None without an event."""
+        return self.y_events[0] if self.t_events.size else None
+
+
+#: Deprecated name of :class:`ExtrapolationSolution`.
+ExtrapolationResult = ExtrapolationSolution
 
 
 def linearly_implicit_extrapolation(
@@ -378,7 +392,7 @@ def linearly_implicit_extrapolation(
     event: Callable[[np.ndarray], float] | None = None,
     terminal: bool = False,
     max_steps: int = 100_000,
-) -> ExtrapolationResult:
+) -> ExtrapolationSolution:
     """Extrapolated linearly implicit Euler (Deuflhard's LIMEX/SEULEX idea) for stiff ODEs.
 
     A macro step ``H`` from ``y`` takes ``n_j = 1, 2, ..., columns`` substeps
@@ -405,12 +419,13 @@ def linearly_implicit_extrapolation(
 
     Returns
     -------
-    ExtrapolationResult
+    ExtrapolationSolution
     """
     t0, t1, te = span_and_times(t_span, t_eval)
     if columns < 2:
         raise ValueError(f"columns must be an integer >= 2, got {columns!r}")
     y = np.array(y0, dtype=np.float64).ravel().copy()
+    start = time.perf_counter()
     seq = np.arange(1, columns + 1)
     out = np.zeros((te.size, y.size))
     i_out = 0
@@ -479,19 +494,12 @@ def linearly_implicit_extrapolation(
             out[i_out] = y
             i_out += 1
         H = Hs * min(4.0, max(0.2, 0.9 * (err if err > 0 else 1e-10) ** (-1.0 / columns)))
-    return ExtrapolationResult(te[:i_out].copy(), out[:i_out], t, y, t_event, y_event,
-                               {"steps": steps, "rejected": rejected, "rhs_evals": nfev,
-                                "solves": solves})
-
-
-# tr_quadratic and tr_unigram (problem-specific steps) moved to linsim.problems.filippov; old
-# imports from here still work, resolved when asked for, until their callers move.
-_MOVED = {"tr_quadratic": "linsim.problems.filippov", "tr_unigram": "linsim.problems.filippov"}
-
-
-def __getattr__(name: str):
-    if name in _MOVED:
-        import importlib
-
-        return getattr(importlib.import_module(_MOVED[name]), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    found = t_event is not None
+    return ExtrapolationSolution(
+        t=te[:i_out].copy(), y=out[:i_out], t_final=t, y_final=y,
+        status=1 if (found and terminal) else 0,
+        t_events=np.array([t_event] if found else []),
+        event_index=np.zeros(1 if found else 0, dtype=np.int64),
+        y_events=(y_event[None, :] if found else np.zeros((0, y.size))), nfev=nfev,
+        naccepted=steps, nrejected=rejected, method=f"linearly implicit extrapolation "
+        f"({columns} columns)", seconds=time.perf_counter() - start, counts={"solves": solves})

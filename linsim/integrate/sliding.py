@@ -42,7 +42,7 @@ from __future__ import annotations
 import math
 import time
 import warnings
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import NamedTuple
 
 import numpy as np
@@ -227,35 +227,50 @@ def _slide(rhs, event, output, select, tab, ctl, outs, st, log):
 
 
 @dataclass
-class SignFlowResult:
-    """Result of :func:`sign_flow`.
+class SignFlowSolution(Solution):
+    """Result of :func:`sign_flow`: a :class:`~linsim.integrate.Solution` (``y`` the output,
+    ``y_final`` the state, ``t_events``/``event_index`` the mode changes and the coordinate
+    that changed, -1 where unknown; ``counts``: ``events``, ``segments``, ``tr_solves``) and:
 
     Attributes
     ----------
-    t, y : ndarray
-        Output times and the output there (the state, or the problem's output function).
-    t_final, x_final
-        Where the integration stopped and the state there.
     time_to_level : float or None
         First time with ``f - f* <= level``, or None when not reached (or no level given).
-    event_t, event_index : ndarray
-        Times and coordinates of the mode changes (sliding, exact).
-    method : str
-    stats : dict
-        ``steps``, ``rejected``, ``rhs_evals``, ``events``, ``segments``, ``tr_solves``,
-        ``seconds``, ``status``.
+    mode : ndarray or None
+        The signs of the final mode (``sliding``, ``exact``).
     """
 
-    t: np.ndarray
-    y: np.ndarray
-    t_final: float
-    x_final: np.ndarray
-    time_to_level: float | None
-    method: str
-    event_t: np.ndarray = field(default_factory=lambda: np.zeros(0))
-    event_index: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
-    stats: dict = field(default_factory=dict)
+    time_to_level: float | None = None
     mode: np.ndarray | None = None
+
+    @property
+    def x_final(self) -> np.ndarray:
+        """Deprecated alias of ``y_final``."""
+        return self.y_final
+
+    @property
+    def event_t(self) -> np.ndarray:
+        """Deprecated alias of ``t_events``."""
+        return self.t_events
+
+
+#: Deprecated name of :class:`SignFlowSolution`.
+SignFlowResult = SignFlowSolution
+
+
+def _result(t, y, t_final, y_final, t_level, method: str, seconds: float, counts=(0, 0, 0),
+            **fields) -> SignFlowSolution:
+    """A :class:`SignFlowSolution`; ``counts``: ``(events, segments, tr_solves)``; ``fields``:
+    ``t_events``, ``event_index`` (default -1 each), ``nfev``, ``naccepted``, ``nrejected``
+    (default 0), ``mode``."""
+    t_events = fields.pop("t_events", np.zeros(0))
+    event_index = fields.pop("event_index", np.full(t_events.size, -1, dtype=np.int64))
+    work = {k: fields.pop(k, 0) for k in ("nfev", "naccepted", "nrejected")}
+    return SignFlowSolution(
+        t=t, y=y, t_final=float(t_final), y_final=y_final, status=0, t_events=t_events,
+        event_index=event_index, method=method, seconds=seconds,
+        counts=dict(zip(("events", "segments", "tr_solves"), counts, strict=True)),
+        time_to_level=t_level, **work, **fields)
 
 
 METHODS = ("closed", "exact", "sliding", "implicit", "explicit")
@@ -297,7 +312,7 @@ def sign_flow(
     rtol: float = 1e-12,
     atol: float = 1e-14,
     **options,
-) -> SignFlowResult:
+) -> SignFlowSolution:
     """Integrate sign flow ``x' in -Sgn(grad f(x))`` on ``problem`` with one of :data:`METHODS`.
 
     Parameters
@@ -336,7 +351,7 @@ def sign_flow(
 
     Returns
     -------
-    SignFlowResult
+    SignFlowSolution
     """
     opts = with_defaults("sign_flow", options, SIGN_FLOW_OPTIONS)
     if method not in METHODS:
@@ -375,21 +390,18 @@ def sign_flow(
                         lambda v: problem.gap(problem.closed_form(x0, [v])[0]) - lev,
                         ts[k - 1], ts[k], xtol=1e-16, rtol=4 * _EPS)
         xf = problem.closed_form(x0, [t1 - t0])[0]
-        return SignFlowResult(te, _outputs(problem, output, n_output, xs, te, p), t1, xf,
-                              t_level, method,
-                              stats=_stats(seconds=time.perf_counter() - start))
+        return _result(te, _outputs(problem, output, n_output, xs, te, p), t1, xf, t_level,
+                       method, time.perf_counter() - start)
 
     if method == "implicit":
         res = implicit_euler(problem.tr_step, x0, (t0, t1), t_eval=te, h=opts["h"],
                              switch_tol=opts["switch_tol"], valid=problem.mode_valid,
                              gap=problem.gap, level=level)
-        st = res.stats
-        return SignFlowResult(
-            res.t, _outputs(problem, output, n_output, res.x, res.t, p), res.t_final,
-            res.x_final, res.time_to_level, method, res.switch_t,
-            np.full(res.switch_t.size, -1, dtype=np.int64),
-            stats=_stats(steps=st["steps"], rejected=st["rejected"], tr_solves=st["tr_solves"],
-                         events=st["switches"], seconds=time.perf_counter() - start))
+        return _result(res.t, _outputs(problem, output, n_output, res.y, res.t, p), res.t_final,
+                       res.y_final, res.time_to_level, method, time.perf_counter() - start,
+                       (res.counts["switches"], 0, res.counts["tr_solves"]),
+                       t_events=res.t_events, naccepted=res.naccepted,
+                       nrejected=res.nrejected)
 
     driver_opts = {k: opts[k] for k in ("first_step", "max_step")}
     if method == "explicit":
@@ -400,9 +412,8 @@ def sign_flow(
         t_level = float(sol.t_events[0]) if (level is not None and sol.t_events.size) else None
         if level is not None and problem.gap(x0) <= lev:
             t_level = t0
-        return SignFlowResult(sol.t, sol.y, sol.t_final, sol.y_final, t_level, method,
-                              stats=_stats(steps=sol.naccepted, rejected=sol.nrejected,
-                                           rhs_evals=sol.nfev, seconds=sol.seconds))
+        return _result(sol.t, sol.y, sol.t_final, sol.y_final, t_level, method, sol.seconds,
+                       nfev=sol.nfev, naccepted=sol.naccepted, nrejected=sol.nrejected)
 
     # the mode at t0: free signs from the gradient, zeros are candidates of the first selection
     g0 = problem.grad(x0)
@@ -442,13 +453,16 @@ def sign_flow(
     t_level = t0 if level_hit else (None if (level is None or math.isnan(res[0]))
                                     else float(res[0]))
     k = int(ist[I_EVAL])
-    return SignFlowResult(te[:k].copy(), run.outputs.out[:k], float(fs[F_T]), run.state.y,
-                          t_level, method, log.t[:n_ev].copy(), log.index[:n_ev].copy(), stats,
-                          mode=run.state.p[mode_at : mode_at + n].copy())
+    c = run.counts()
+    return _result(te[:k].copy(), run.outputs.out[:k], fs[F_T], run.state.y, t_level, method,
+                   seconds, (n_ev, int(res[2]), 0), t_events=log.t[:n_ev].copy(),
+                   event_index=log.index[:n_ev].copy(), nfev=c["rhs_evals"],
+                   naccepted=c["steps"], nrejected=c["rejected"],
+                   mode=run.state.p[mode_at : mode_at + n].copy())
 
 
 def _exact_linear(problem, x0, p, t_span, te, outputs, level, level_hit, log: SlideLog,
-                  start) -> SignFlowResult:
+                  start) -> SignFlowSolution:
     """Event to event with exact roots: between events ``x(t) = x + (t - t_k) v`` (a quadratic:
     ``problem.H``, ``problem.x_star``). ``outputs``: ``(output function or None, n_output)``."""
     output, n_output = outputs
@@ -514,11 +528,10 @@ def _exact_linear(problem, x0, p, t_span, te, outputs, level, level_hit, log: Sl
         problem.select(t, x, p, buf)
         p[mode_at : mode_at + 2 * n] = buf[: 2 * n]
         x[:] = buf[2 * n :]
-    return SignFlowResult(
-        te[:i_out].copy(), rows[:i_out], t, x, t_level, "exact", log_t[:n_ev].copy(),
-        log_i[:n_ev].copy(),
-        _stats(events=n_ev, segments=segments, seconds=time.perf_counter() - start),
-        mode=p[mode_at : mode_at + n].copy())
+    return _result(te[:i_out].copy(), rows[:i_out], t, x, t_level, "exact",
+                   time.perf_counter() - start, (n_ev, segments, 0),
+                   t_events=log_t[:n_ev].copy(), event_index=log_i[:n_ev].copy(),
+                   mode=p[mode_at : mode_at + n].copy())
 
 
 def solve_piecewise(rhs, t_span, y0, params, events: Events, **kw) -> tuple[Solution, int]:
@@ -577,20 +590,5 @@ def solve_piecewise(rhs, t_span, y0, params, events: Events, **kw) -> tuple[Solu
     return merged, restarts
 
 
-# QuadraticSign, UnigramSign and kink_events moved to the problem layer
-# (linsim.problems.filippov); this module must not import it (layers only look down). Old
-# imports from here still work, resolved when asked for, until their callers move.
-_MOVED = {"QuadraticSign": "linsim.problems.filippov", "UnigramSign": "linsim.problems.filippov",
-          "kink_events": "linsim.problems.filippov"}
-
-
-def __getattr__(name: str):
-    if name in _MOVED:
-        import importlib
-
-        return getattr(importlib.import_module(_MOVED[name]), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
-__all__ = ["sign_flow", "SignFlowResult", "solve_piecewise", "METHODS", "TOO_MANY_EVENTS",
-           "SIGN_FLOW_OPTIONS", "SlideLog"]
+__all__ = ["sign_flow", "SignFlowSolution", "SignFlowResult", "solve_piecewise", "METHODS",
+           "TOO_MANY_EVENTS", "SIGN_FLOW_OPTIONS", "SlideLog"]

@@ -92,7 +92,7 @@ def y25_filippov(quad: dict, smooth: dict, chatter: dict, unigram: dict):
         for j in range(r.y.shape[1]):
             ax.plot(r.t, r.y[:, j], ls, lw=lw, color=colors[j],
                     label=m if j == 0 else None)
-    for te in res["exact"].event_t:
+    for te in res["exact"].t_events:
         ax.axvline(te, color="0.8", lw=0.5, zorder=0)
     ax.set_xlabel("t")
     ax.set_ylabel("x_i(t)")
@@ -119,7 +119,7 @@ def y25_filippov(quad: dict, smooth: dict, chatter: dict, unigram: dict):
 
     ax = axes[3]
     r = unigram["results"]["sliding"]
-    ev = np.sort(r.event_t)
+    ev = np.sort(r.t_events)
     ax.step(np.r_[0.0, ev], np.arange(ev.size + 1), where="post",
             label=f"stuck (vs implicit: {unigram['max_distance']:.0e})")
     ax.axvline(unigram["extinction"]["predicted"], color="k", ls=":", lw=0.8,

@@ -44,18 +44,13 @@ from ..kernels import (
     exp_neg,
     expm1_pos,  # noqa: F401  (moved to linsim.kernels; callers import it here)
     log1p_pos,
-    sum4,
+    sum_range,
 )
 from . import zipf
+from .layout import ParamLayout
 
 #: Classes per chunk of the reduced-mode Adam/RMSProp field (:func:`_margin_coordinatewise`).
 _COORD_CHUNK = 256
-
-
-@njit(cache=True, inline="always")
-def _sum(x, lo, hi):
-    """Sum of x[lo:hi] with four accumulators (a fixed order: reproducible, and pipelined)."""
-    return sum4(x[lo:hi])
 
 
 @njit(cache=True, inline="always")
@@ -99,7 +94,7 @@ def softmax_column(w, k, weight, g):
     for j in range(n):
         g[j] = exp_neg(w[j] - m)
     # sum of exp(w_j - m) over j != argmax: keeps 1 - p_max, and tiny losses, exact
-    rest = _sum(g, 0, im) + _sum(g, im + 1, n)
+    rest = sum_range(g, 0, im) + sum_range(g, im + 1, n)
     inv = weight / (1.0 + rest)
     for j in range(n):
         g[j] *= inv
@@ -130,11 +125,77 @@ def _column_velocities(t, y, p, dy, c, k0, pi):
     finish(t, p, y, dy, sumsq)
 
 
+# --------------------------------------------------------------------------------------------
+# parameter layouts (after the flow header) and their compiled readers
+
+#: Which classes' losses an output function reports: the number of groups, each class's group,
+#: and the selected classes (:func:`summarize`).
+_OUTPUT_FIELDS = (("G", 1), ("labels", "c"), ("n_sel", 1), ("selected", "n_sel"))
+#: :meth:`OneHotModel.params`.
+ONEHOT_LAYOUT = ParamLayout((("c", 1), ("pi", "c"), *_OUTPUT_FIELDS))
+#: :meth:`OneHotModel.block_params`: classes ``k0 .. k0 + n - 1``; ``labels`` are the
+#: block's, ``selected`` counted from ``k0``.
+BLOCK_LAYOUT = ParamLayout((("c", 1), ("k0", 1), ("n", 1), ("pi", "n"), ("G", 1),
+                            ("labels", "n"), ("n_sel", 1), ("selected", "n_sel")))
+#: :meth:`UnigramModel.params`: the one-hot layout, the event's ``level`` and ``log pi``.
+UNIGRAM_LAYOUT = ONEHOT_LAYOUT.extend(("level", 1), ("log_pi", "c"))
+
+
+@njit(cache=True, inline="always")
+def onehot_classes(p):
+    """``c`` of :data:`ONEHOT_LAYOUT` (and of the unigram and block layouts)."""
+    return int(p[HEADER])
+
+
+@njit(cache=True, inline="always")
+def onehot_pi(p):
+    """``pi`` of :data:`ONEHOT_LAYOUT` (and :data:`UNIGRAM_LAYOUT`)."""
+    return p[HEADER + 1 : HEADER + 1 + int(p[HEADER])]
+
+
+@njit(cache=True, inline="always")
+def onehot_outputs(p):
+    """The output fields of :data:`ONEHOT_LAYOUT` on (``G`` first), read by
+    :func:`output_fields`."""
+    return p[HEADER + 1 + int(p[HEADER]) :]
+
+
+@njit(cache=True, inline="always")
+def block_k0(p):
+    """``k0`` of :data:`BLOCK_LAYOUT`."""
+    return int(p[HEADER + 1])
+
+
+@njit(cache=True, inline="always")
+def block_size(p):
+    """``n`` of :data:`BLOCK_LAYOUT`."""
+    return int(p[HEADER + 2])
+
+
+@njit(cache=True, inline="always")
+def block_pi(p):
+    """``pi`` of :data:`BLOCK_LAYOUT` (the block's classes)."""
+    return p[HEADER + 3 : HEADER + 3 + int(p[HEADER + 2])]
+
+
+@njit(cache=True, inline="always")
+def block_outputs(p):
+    """The output fields of :data:`BLOCK_LAYOUT` on (``G`` first)."""
+    return p[HEADER + 3 + int(p[HEADER + 2]) :]
+
+
+@njit(cache=True, inline="always")
+def output_fields(q, n):
+    """``(G, labels, n_sel, selected)`` of output fields ``q`` (from :func:`onehot_outputs` or
+    :func:`block_outputs`) for ``n`` classes."""
+    nsel = int(q[1 + n])
+    return int(q[0]), q[1 : 1 + n], nsel, q[2 + n : 2 + n + nsel]
+
+
 @vector_field
 def onehot_field(t, y, p, dy):
     """Full mode: ``p = [flow header, c, pi_1..pi_c]``; gradient, then the flow's transform."""
-    c = int(p[HEADER])
-    _column_velocities(t, y, p, dy, c, 0, p[HEADER + 1 : HEADER + 1 + c])
+    _column_velocities(t, y, p, dy, onehot_classes(p), 0, onehot_pi(p))
 
 
 @vector_field
@@ -144,9 +205,7 @@ def onehot_block_field(t, y, p, dy):
     The one-hot loss is a sum over columns of terms that each read one column, so under a
     coordinatewise flow the columns evolve independently (:meth:`OneHotModel.blocks`).
     """
-    n = int(p[HEADER + 2])
-    _column_velocities(t, y, p, dy, int(p[HEADER]), int(p[HEADER + 1]),
-                       p[HEADER + 3 : HEADER + 3 + n])
+    _column_velocities(t, y, p, dy, onehot_classes(p), block_k0(p), block_pi(p))
 
 
 @njit(cache=True, inline="always")
@@ -160,7 +219,7 @@ def _column_losses(y, c, k0, losses):
 @vector_field
 def onehot_block_losses(t, y, p, out):
     """Output function of :func:`onehot_block_field`: the block's per-class losses ``l_k``."""
-    _column_losses(y, int(p[HEADER]), int(p[HEADER + 1]), out[: int(p[HEADER + 2])])
+    _column_losses(y, onehot_classes(p), block_k0(p), out[: block_size(p)])
 
 
 @njit(cache=True)
@@ -171,12 +230,8 @@ def summarize(losses, p, out):
     ``G, labels (c), n_sel, selected (n_sel)``. Group means are ``pi``-weighted.
     """
     c = losses.size
-    pi = p[HEADER + 1 : HEADER + 1 + c]
-    at = HEADER + 1 + c
-    G = int(p[at])
-    labels = p[at + 1 : at + 1 + c]
-    nsel = int(p[at + 1 + c])
-    sel = p[at + 2 + c : at + 2 + c + nsel]
+    pi = onehot_pi(p)
+    G, labels, nsel, sel = output_fields(onehot_outputs(p), c)
     weight = np.zeros(G)
     overall = 0.0
     out[: 1 + G] = 0.0
@@ -195,7 +250,7 @@ def summarize(losses, p, out):
 @vector_field
 def onehot_summary(t, y, p, out):
     """Output function (full mode): overall, group and selected per-class losses."""
-    c = int(p[HEADER])
+    c = onehot_classes(p)
     losses = np.empty(c)
     _column_losses(y, c, 0, losses)
     summarize(losses, p, out)
@@ -317,8 +372,7 @@ def margin_field(t, u, p, du):
     ``q_k = 1 - p_k = (c-1)/(e^u_k + c - 1)``; sign_eps, adam, rmsprop: see
     :func:`_margin_coordinatewise`.
     """
-    c = int(p[HEADER])
-    _margin_velocities(t, u, p, du, float(c), p[HEADER + 1 : HEADER + 1 + c])
+    _margin_velocities(t, u, p, du, float(onehot_classes(p)), onehot_pi(p))
 
 
 @vector_field
@@ -328,8 +382,7 @@ def margin_block_field(t, u, p, du):
     Under a coordinatewise flow each margin evolves by itself; the normalized flow couples
     them through ``||g||`` and runs as one block of every class.
     """
-    n = int(p[HEADER + 2])
-    _margin_velocities(t, u, p, du, p[HEADER], p[HEADER + 3 : HEADER + 3 + n])
+    _margin_velocities(t, u, p, du, float(onehot_classes(p)), block_pi(p))
 
 
 #: States per column block of the full mode (:meth:`OneHotModel.blocks`): 128 KB per
@@ -381,10 +434,10 @@ def _margin_sums(u, pi, labels, cm1, sums, weight):
             wl[i] = pb[i] * margin_loss(ub[i], cm1)
         for i in range(n):  # apart: in the loop above this count costs a fifth of the time
             bad += not (ub[i] >= 0.0)
-        s = _sum(wl, 0, n)
+        s = sum_range(wl, 0, n)
         overall += s
         add_by_group(sums, lb, wl[:n], s)
-        add_by_group(weight, lb, pb, _sum(pb, 0, n))
+        add_by_group(weight, lb, pb, sum_range(pb, 0, n))
     if bad > 0:
         sums[:] = 0.0
         weight[:] = 0.0
@@ -401,14 +454,12 @@ def _margin_sums(u, pi, labels, cm1, sums, weight):
 @njit(cache=True, inline="always")
 def _summary_of_margins(u, cm1, pi, tail, out, means):
     """``out = [sum_k pi_k l_k, G group sums (or pi-weighted means), selected losses]`` for the
-    margins of the classes of ``pi``; ``tail = [G, labels (n), n_sel, selected (n_sel)]``."""
+    margins of the classes of ``pi``; ``tail``: the output fields (:func:`output_fields`)."""
     n = pi.size
-    G = int(tail[0])
-    nsel = int(tail[1 + n])
-    sel = tail[2 + n : 2 + n + nsel]
+    G, labels, nsel, sel = output_fields(tail, n)
     sums = np.zeros(G)
     weight = np.zeros(G)
-    out[0], libm = _margin_sums(u[:n], pi, tail[1 : 1 + n], cm1, sums, weight)
+    out[0], libm = _margin_sums(u[:n], pi, labels, cm1, sums, weight)
     for g in range(G):
         out[1 + g] = sums[g] / weight[g] if means else sums[g]
     for i in range(nsel):
@@ -423,18 +474,14 @@ def margin_summary(t, u, p, out):
     :func:`_margin_sums` (no per-class loss array), the selected classes' losses are computed
     again (same bits).
     """
-    c = int(p[HEADER])
-    _summary_of_margins(u, c - 1.0, p[HEADER + 1 : HEADER + 1 + c], p[HEADER + 1 + c :], out,
-                        True)
+    _summary_of_margins(u, onehot_classes(p) - 1.0, onehot_pi(p), onehot_outputs(p), out, True)
 
 
 @vector_field
 def margin_block_summary(t, u, p, out):
     """Output function of :func:`margin_block_field`: ``[sum_k pi_k l_k, the G groups' sums,
     the losses of the block's selected classes]`` (the caller divides by the group weights)."""
-    n = int(p[HEADER + 2])
-    _summary_of_margins(u, p[HEADER] - 1.0, p[HEADER + 3 : HEADER + 3 + n], p[HEADER + 3 + n :],
-                        out, False)
+    _summary_of_margins(u, onehot_classes(p) - 1.0, block_pi(p), block_outputs(p), out, False)
 
 
 @dataclass(frozen=True)
@@ -494,9 +541,9 @@ class OneHotModel:
         ``flow_params`` are the flow's own (:data:`linsim.flows.SPECS`).
         """
         labels, selected, G = self._outputs(flow, labels, selected)
-        c = self.classes
-        return pack(flow, np.concatenate([[float(c)], self.pi, [G], labels, [selected.size],
-                                          selected.astype(float)]), flow_params)
+        return pack(flow, ONEHOT_LAYOUT.pack(c=self.classes, pi=self.pi, G=G, labels=labels,
+                                             n_sel=selected.size, selected=selected),
+                    flow_params)
 
     def _outputs(self, flow: str, labels, selected) -> tuple[np.ndarray, np.ndarray, int]:
         """Check ``flow`` for the mode; ``labels`` and ``selected`` with their defaults, and
@@ -558,11 +605,10 @@ class OneHotModel:
         keeps its share.
         """
         labels, selected, G = self._outputs(flow, labels, selected)
-        c = self.classes
         mine = selected[(selected >= k0) & (selected < k1)] - k0
-        return pack(flow, np.concatenate([[float(c), float(k0), float(k1 - k0)],
-                                          self.pi[k0:k1], [G], labels[k0:k1], [mine.size],
-                                          mine.astype(float)]), flow_params)
+        return pack(flow, BLOCK_LAYOUT.pack(c=self.classes, k0=k0, n=k1 - k0, pi=self.pi[k0:k1],
+                                            G=G, labels=labels[k0:k1], n_sel=mine.size,
+                                            selected=mine), flow_params)
 
     @property
     def block_field(self):
@@ -604,10 +650,24 @@ class OneHotModel:
 
 @njit(cache=True, inline="always")
 def unigram_tail(p):
-    """Index of ``level`` in a unigram parameter vector; ``log pi`` starts right after it."""
+    """Index of ``level`` in a unigram parameter vector (:data:`UNIGRAM_LAYOUT`); ``log pi``
+    starts right after it."""
     c = int(p[HEADER])
     nsel = int(p[HEADER + 2 + 2 * c])
     return HEADER + 3 + 2 * c + nsel
+
+
+@njit(cache=True, inline="always")
+def unigram_level(p):
+    """``level`` of :data:`UNIGRAM_LAYOUT`."""
+    return p[unigram_tail(p)]
+
+
+@njit(cache=True, inline="always")
+def unigram_log_pi(p):
+    """``log pi`` of :data:`UNIGRAM_LAYOUT`."""
+    at = unigram_tail(p) + 1
+    return p[at : at + int(p[HEADER])]
 
 
 @njit(cache=True)
@@ -671,8 +731,8 @@ def unigram_level_event(theta, pi, logpi, lse, level):
 @vector_field
 def unigram_field(t, y, p, dy):
     """The unigram model under the flow coded in ``p[0]`` (any flow of :mod:`linsim.flows`)."""
-    c = int(p[HEADER])
-    unigram_grad(y[:c], p[HEADER + 1 : HEADER + 1 + c], dy[:c])
+    c = onehot_classes(p)
+    unigram_grad(y[:c], onehot_pi(p), dy[:c])
     apply_flow(t, p, y, dy)
 
 
@@ -680,27 +740,25 @@ def unigram_field(t, y, p, dy):
 def unigram_summary(t, y, p, out):
     """Output function: ``[f - f*, group means, selected classes]`` of the per-class excess
     :func:`unigram_excess` (pi-weighted group means, so the overall entry is ``f - f*``)."""
-    c = int(p[HEADER])
-    pi = p[HEADER + 1 : HEADER + 1 + c]
-    at = unigram_tail(p)
+    c = onehot_classes(p)
+    pi = onehot_pi(p)
     x = y[:c]  # the position (flows with memory carry moments after it)
     g = np.empty(c)
     e = np.empty(c)
     lse = unigram_grad(x, pi, g)
-    unigram_excess(x, p[at + 1 : at + 1 + c], lse, e)
+    unigram_excess(x, unigram_log_pi(p), lse, e)
     summarize(e, p, out)
-    out[0] = unigram_gap(x, pi, p[at + 1 : at + 1 + c], lse)
+    out[0] = unigram_gap(x, pi, unigram_log_pi(p), lse)
 
 
 @vector_field
 def unigram_gap_event(t, y, p, out):
     """Event: ``f - f* - level`` (``level`` from the parameter vector; no event if it is 0)."""
-    c = int(p[HEADER])
-    pi = p[HEADER + 1 : HEADER + 1 + c]
-    at = unigram_tail(p)
+    c = onehot_classes(p)
+    pi = onehot_pi(p)
     g = np.empty(c)
     lse = unigram_grad(y[:c], pi, g)
-    out[0] = unigram_level_event(y[:c], pi, p[at + 1 : at + 1 + c], lse, p[at])
+    out[0] = unigram_level_event(y[:c], pi, unigram_log_pi(p), lse, unigram_level(p))
 
 
 #: Normalized flow on the unigram model has reached the minimizer once ``f - f*`` is below this
@@ -712,26 +770,25 @@ UNIGRAM_REST = 1e-4
 @vector_field
 def unigram_rest_events(t, y, p, out):
     """Events: ``f - f* - level`` and ``f - f* - UNIGRAM_REST * level`` (at the minimizer)."""
-    c = int(p[HEADER])
-    pi = p[HEADER + 1 : HEADER + 1 + c]
-    at = unigram_tail(p)
+    c = onehot_classes(p)
+    pi = onehot_pi(p)
     g = np.empty(c)
     lse = unigram_grad(y[:c], pi, g)
-    out[0] = unigram_level_event(y[:c], pi, p[at + 1 : at + 1 + c], lse, p[at])
-    out[1] = unigram_level_event(y[:c], pi, p[at + 1 : at + 1 + c], lse, UNIGRAM_REST * p[at])
+    level = unigram_level(p)
+    out[0] = unigram_level_event(y[:c], pi, unigram_log_pi(p), lse, level)
+    out[1] = unigram_level_event(y[:c], pi, unigram_log_pi(p), lse, UNIGRAM_REST * level)
 
 
 @vector_field
 def unigram_kink_events(t, y, p, out):
     """Events: the kinks of a clipped flow (:func:`linsim.flows.kink_values`), then
     ``f - f* - level`` last."""
-    c = int(p[HEADER])
-    pi = p[HEADER + 1 : HEADER + 1 + c]
-    at = unigram_tail(p)
+    c = onehot_classes(p)
+    pi = onehot_pi(p)
     g = np.empty(c)
     lse = unigram_grad(y[:c], pi, g)
     kink_values(p, g, out)
-    out[out.size - 1] = unigram_level_event(y[:c], pi, p[at + 1 : at + 1 + c], lse, p[at])
+    out[out.size - 1] = unigram_level_event(y[:c], pi, unigram_log_pi(p), lse, unigram_level(p))
 
 
 @dataclass(frozen=True)
@@ -809,9 +866,9 @@ class UnigramModel:
         labels = np.zeros(c) if labels is None else np.asarray(labels, float)
         selected = np.arange(c) if selected is None else np.asarray(selected)
         G = int(labels.max()) + 1
-        return pack(flow, np.concatenate([[float(c)], self.pi, [G], labels, [selected.size],
-                                          selected.astype(float), [float(level)],
-                                          self.log_pi]), flow_params)
+        return pack(flow, UNIGRAM_LAYOUT.pack(c=c, pi=self.pi, G=G, labels=labels,
+                                              n_sel=selected.size, selected=selected,
+                                              level=level, log_pi=self.log_pi), flow_params)
 
     def loss(self, theta) -> float:
         """``f(theta)``."""
