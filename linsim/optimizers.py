@@ -187,9 +187,11 @@ def _stop(gap, gap0, tol, blowup, it, cap, slack, best, last, nhalv):
 
 
 @njit(cache=True)
-def run_quadratic_kernel(code, hyper, offsets, hptr, hdata, wstar, w0, max_iter, tol, blowup,
-                         slack, hist, whist, w):
+def run_quadratic_kernel(code, hyper, quadratic, w0, stop, hist, whist, w):
     """Compiled driver on a block quadratic. Returns ``(status, iterations)``.
+
+    ``quadratic = (offsets, hptr, hdata, wstar)`` is the block quadratic's layout (as
+    :func:`block_grad` takes it); ``stop = (max_iter, tol, blowup, slack)``.
 
     ``w`` receives the final iterate; ``hist[k]`` the gap ``f(w_k) - f*`` for ``k <
     hist.size`` and ``whist[k]`` the iterate ``w_k`` for ``k < whist.shape[0]``.
@@ -198,6 +200,8 @@ def run_quadratic_kernel(code, hyper, offsets, hptr, hdata, wstar, w0, max_iter,
     (:data:`DIVERGED`), when it is projected to need more than ``slack * max_iter`` steps
     (:data:`STALLED`, only if ``slack > 0``), or after ``max_iter`` steps (:data:`NOT_REACHED`).
     """
+    offsets, hptr, hdata, wstar = quadratic
+    max_iter, tol, blowup, slack = stop
     n = w0.size
     for i in range(n):
         w[i] = w0[i]
@@ -596,9 +600,10 @@ def run(problem, opt: Optimizer, *, max_iter: int = 10_000, tol: float = 0.0,
     if opt.code == BLOCK_GD and hyper.size - HYPER_HEAD != problem.blocks:
         raise ValueError(f"block_gd needs one step size per block ({problem.blocks}), "
                          f"got {hyper.size - HYPER_HEAD}")
-    status, it = run_quadratic_kernel(opt.code, hyper, problem.offsets, problem.hptr,
-                                      problem.hdata, problem.w_star, problem.w0, int(max_iter),
-                                      float(tol), float(blowup), float(slack), hist, whist, w)
+    quadratic = (problem.offsets, problem.hptr, problem.hdata, problem.w_star)
+    stop = (int(max_iter), float(tol), float(blowup), float(slack))
+    status, it = run_quadratic_kernel(opt.code, hyper, quadratic, problem.w0, stop, hist, whist,
+                                      w)
     return Run(opt, int(status), int(it), hist[: min(it + 1, hist.size)], w,
                whist[: min(it + 1, whist.shape[0])])
 

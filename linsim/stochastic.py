@@ -311,8 +311,18 @@ def _value(h, A, x):
 
 
 @njit(cache=True, error_model="numpy")
-def _run_one(h, A, x0, B, law, alpha, prm, cw, eta, tau, ckpt, seed, run, gap, stat, thr, xm):
-    """One run (noise stream ``run``) of every method; records ``gap, stat, thr, xm`` (M, C)."""
+def _run_one(problem, noise_law, methods, ckpt, seed, run, out):
+    """One run (noise stream ``run``) of every method; records ``out`` (M, C each).
+
+    ``problem = (h, A, x0, B)``: curvatures, cosine weight, start, noise scales;
+    ``noise_law = (law, alpha)``; ``methods = (prm, cw, eta, tau)``: each method's code and
+    hyper-parameters, coordinate weights, steps and thresholds per step;
+    ``out = (gap, stat, thr, xm)``.
+    """
+    h, A, x0, B = problem
+    law, alpha = noise_law
+    prm, cw, eta, tau = methods
+    gap, stat, thr, xm = out
     M, C = gap.shape
     d = x0.size
     K = ckpt[C - 1]
@@ -400,16 +410,17 @@ def _run_one(h, A, x0, B, law, alpha, prm, cw, eta, tau, ckpt, seed, run, gap, s
 
 
 @njit(cache=True, error_model="numpy")
-def _run_many(h, A, x0, B, law, alpha, prm, cw, eta, tau, ckpt, seed, run0, gap, stat, thr,
-              xm):
-    """Runs ``run0 ..`` into ``gap, stat, thr, xm`` of shape (R, M, C).
+def _run_many(problem, noise_law, methods, ckpt, seed, run0, out):
+    """Runs ``run0 ..`` into ``out = (gap, stat, thr, xm)``, each of shape (R, M, C); the other
+    arguments as in :func:`_run_one`.
 
     One thread: ``parallel=True`` with ``prange`` gave nothing measurable on the loaded 2-core
     machines and added 6 s to the first compilation (DESIGN.md: plan on fewer passes).
     """
+    gap, stat, thr, xm = out
     for r in range(gap.shape[0]):
-        _run_one(h, A, x0, B, law, alpha, prm, cw, eta, tau, ckpt, seed, run0 + r, gap[r],
-                 stat[r], thr[r], xm[r])
+        _run_one(problem, noise_law, methods, ckpt, seed, run0 + r,
+                 (gap[r], stat[r], thr[r], xm[r]))
 
 
 def checkpoints(steps: int, points: int = 60, first: int = 1) -> np.ndarray:
@@ -496,9 +507,9 @@ def simulate(problem: Separable, methods: list[Method], runs: int, steps: int | 
     chunk = max(int(chunk), -(-2_000_000 // (K * M * d)))
     for r0 in range(0, runs, chunk):
         r1 = min(runs, r0 + chunk)
-        _run_many(problem.curvature, float(problem.cosine), problem.x0, problem.scale, code,
-                  float(problem.alpha), prm, cw, eta, tau, ck, seed_u, r0, gap[r0:r1],
-                  stat[r0:r1], thr[r0:r1], xm[r0:r1])
+        _run_many((problem.curvature, float(problem.cosine), problem.x0, problem.scale),
+                  (code, float(problem.alpha)), (prm, cw, eta, tau), ck, seed_u, r0,
+                  (gap[r0:r1], stat[r0:r1], thr[r0:r1], xm[r0:r1]))
         if bar is not None:
             bar.update(r1 - r0)
     if bar is not None:

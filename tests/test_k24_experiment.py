@@ -313,8 +313,7 @@ def test_stable_table_for_m5_is_the_largest_stable_step_of_each_grid():
     """STABLE[5] re-derived: every optimizer's grid run for 500 steps, the largest step whose
     loss never rises more than 5% kept (the claim's quick mode uses the table)."""
     entry = K.STABLE[5]
-    res = K.experiment(5, tuple(entry["lrs"]), entry["steps"], select="stable",
-                       record=np.arange(entry["steps"] + 1))
+    res = K.experiment(5, tuple(entry["lrs"]), entry["steps"], select="stable")
     for name, lr in entry["lrs"].items():
         assert res.chosen[name].lr == pytest.approx(lr)
         rises = {t[0]: t[3] for t in res.trials[name]}

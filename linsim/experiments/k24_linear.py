@@ -744,7 +744,11 @@ def _study_data(m: int, seed: int, data_kw: dict | None) -> LinearData:
     return heavy_tailed_means(m, seed=seed, **kw)
 
 
-def models_in_batch(model_bytes: int, budget: int = 1 << 30) -> int:
+#: Bytes of model state per lockstep batch of :func:`experiment`.
+MEMORY_BUDGET = 1 << 30
+
+
+def models_in_batch(model_bytes: int, budget: int = MEMORY_BUDGET) -> int:
     """How many models to run in one lockstep batch within ``budget`` bytes of state."""
     return max(1, int(budget // max(model_bytes, 1)))
 
@@ -769,8 +773,6 @@ def experiment(
     seed: int = 0,
     dtype=np.float64,
     snapshots: Sequence[int] = (),
-    record: np.ndarray | None = None,
-    memory_budget: int = 1 << 30,
     progress: bool = False,
     gram: bool | None = None,
     select: str = "final",
@@ -778,7 +780,7 @@ def experiment(
     """Run K24.experiment: each optimizer at the best step size of its grid.
 
     For every optimizer without a given step size, every step size of its grid runs for
-    ``steps`` steps (all in lockstep, in batches within ``memory_budget``) and one is kept
+    ``steps`` steps (all in lockstep, in batches within :data:`MEMORY_BUDGET`) and one is kept
     (:func:`choose`): the lowest final overall loss (``select="final"``) or the largest
     stable step (``select="stable"``).
 
@@ -800,10 +802,6 @@ def experiment(
         Data seed and storage (float32 halves the time of the products).
     snapshots : sequence of int
         Steps at which to record per-class gradient norms and block traces.
-    record : ndarray, optional
-        Recorded steps (default :func:`record_steps`).
-    memory_budget : int
-        Bytes of model state per lockstep batch.
     progress : bool
         tqdm bar on stderr (terminal only).
     gram : bool, optional
@@ -826,7 +824,8 @@ def experiment(
     if data is None:
         data = heavy_tailed_labels(m, seed=seed, dtype=dtype)
     model = LinearModel(data)
-    record = record_steps(steps) if record is None else record
+    # "stable" judges every step's overall loss (never rising by more than RISE)
+    record = np.arange(steps + 1) if select == "stable" else record_steps(steps)
     entries: list[tuple[str, opt.Optimizer]] = []
     source = {}
     for name in optimizers:
@@ -838,7 +837,7 @@ def experiment(
             entries += [(name, spec.make(float(lr))) for lr in grids.get(name, spec.grid)]
             source[name] = "grid"
     sz = {"classes": model.c, "n": model.n, "d": model.D - 1}
-    per = models_in_batch(model_bytes(sz, model.dtype), memory_budget)
+    per = models_in_batch(model_bytes(sz, model.dtype), MEMORY_BUDGET)
     bar = None
     if progress:
         import sys

@@ -331,6 +331,10 @@ class UnigramRun:
         return out
 
 
+#: Step budget of the naive explicit sign-flow integrator (it chatters: its steps collapse).
+EXPLICIT_MAX_STEPS = 200_000
+
+
 def run_unigram(
     model: UnigramModel,
     flows: tuple[str, ...] = ("gradient", "sign"),
@@ -344,7 +348,6 @@ def run_unigram(
     eps: float = 1e-10,
     sign_method: str = "sliding",
     progress: bool = False,
-    explicit_max_steps: int = 200_000,
     flow_params: Mapping[str, Sequence[float]] | None = None,
 ) -> UnigramRun:
     """Integrate each flow on the unigram model from ``theta = 0`` and record, at
@@ -375,7 +378,7 @@ def run_unigram(
             if sign_method in ("sliding", "explicit"):
                 kw = dict(integrator=method, rtol=rtol, atol=atol)
             if sign_method == "explicit":
-                kw["max_steps"] = explicit_max_steps
+                kw["max_steps"] = EXPLICIT_MAX_STEPS
             try:
                 r = sign_flow(prob, model.y0(), (0.0, t_max), method=sign_method, t_eval=t,
                               output=model.summary_output, n_output=n_out, level=eps, **kw)
