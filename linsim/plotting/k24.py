@@ -70,7 +70,8 @@ def k24_gf_collapse(run):
     ax.set_xlabel("pi_k t")
     ax.set_ylabel("pi_k t l_k(t)")
     ax.legend(loc="center left", bbox_to_anchor=(1.02, 0.5))
-    ax.set_title(f"K24.gf-rate: gradient flow, c = {c}, a = {run.model.zipf:g} "
+    # a figure title, not an axes title: the legend beside the axes would push it off the left
+    fig.suptitle(f"K24.gf-rate: gradient flow, c = {c}, a = {run.model.zipf:g} "
                  f"({run.model.mode} mode)")
     return fig
 
