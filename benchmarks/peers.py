@@ -86,7 +86,7 @@ COMPARE_FLOOR = 1e-250
 
 #: Warm calls of the slow peers, at most (tens of seconds each: their medians need no more to
 #: show that they are not the fastest peer).
-MAX_REPEATS = {"scipy-numpy": 1, "scipy-numba": 2}
+MAX_REPEATS = {"scipy-numpy": 1, "scipy-numba": 1}
 
 SINGLE_THREAD_ENV = {
     "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
@@ -484,7 +484,8 @@ def machine() -> dict:
     return {"cpu": cpu, "cores": os.cpu_count(), **vers}
 
 
-def run_all(repeats: int, quick: bool) -> dict:
+def run_all(repeats: int, quick: bool, calibration: dict | None = None,
+            peers: tuple[str, ...] = PEERS) -> dict:
     from linsim.flow import build_parser
 
     d = build_parser().parse_args([])
@@ -499,13 +500,19 @@ def run_all(repeats: int, quick: bool) -> dict:
     log(f"  max rel. err {target:.3g}")
     tol = {"linsim": (d.rtol, d.atol)}
     for peer in ("scipy-numba", "diffrax"):
+        if peer not in peers and not (peer == "scipy-numba" and "scipy-numpy" in peers):
+            continue
         why = available(peer)
         if why:
             res["skipped"][peer] = why
             log(f"{peer}: {why}")
             continue
-        log(f"calibrating {peer} to linsim's error {target:.3g}")
-        cal = calibrate(peer, target, d.rtol, d.atol)
+        if calibration and peer in calibration:
+            cal = {**calibration[peer], "from_earlier_run": True}
+            log(f"{peer}: tolerance {cal['rtol']:.3g} from an earlier calibration")
+        else:
+            log(f"calibrating {peer} to linsim's error {target:.3g}")
+            cal = calibrate(peer, target, d.rtol, d.atol)
         res["calibration"][peer] = cal
         tol[peer] = (cal["rtol"], cal["atol"])
     if "scipy-numba" in tol:
@@ -515,9 +522,10 @@ def run_all(repeats: int, quick: bool) -> dict:
         cal = calibrate("scipy-numpy", target, d.rtol, d.atol)
         res["calibration"]["scipy-numpy"] = cal
         tol["scipy-numpy"] = (cal["rtol"], cal["atol"])
+    res["linsim_max_rel_err"] = target
     for threads in THREADS:
         for peer in PEERS:
-            if peer not in tol:
+            if peer not in tol or peer not in peers:
                 continue
             r, a = tol[peer]
             n = min(repeats, MAX_REPEATS.get(peer, repeats))
@@ -527,12 +535,6 @@ def run_all(repeats: int, quick: bool) -> dict:
             x = out["results"][0]
             log(f"  cold {x['first_s']:.2f} s, warm {median(x['warm_s']):.2f} s, err "
                 f"{x['max_rel_err']:.3g}")
-    if "scipy-numba" in tol:
-        with tempfile.TemporaryDirectory(prefix="peers-numba-cache-") as cache:
-            log("scipy-numba with an empty Numba cache (cold, compilation included)")
-            out = spawn("scipy-numba", "all", [tol["scipy-numba"][0]], [tol["scipy-numba"][1]],
-                        0, extra_env={"NUMBA_CACHE_DIR": cache})
-            res["scipy_numba_empty_cache"] = out
     res["cli"] = cli_measurements(max(2, repeats), cold=not quick)
     res["load_after"] = os.getloadavg()
     res["seconds"] = time.perf_counter() - t_start
@@ -604,7 +606,7 @@ def markdown(res: dict) -> str:
     m = res["machine"]
     vers = ", ".join(f"{k} {v}" for k, v in m.items() if k not in ("cpu", "cores") and v)
     lines = [
-        f"## linsim beside its peers: K24 one-hot gradient flow, c = {CLASSES}, zipf {ZIPF}, "
+        f"### linsim beside its peers: K24 one-hot gradient flow, c = {CLASSES}, zipf {ZIPF}, "
         f"t <= {T_MAX:g}, {POINTS} output times",
         "",
         f"{m['cpu']}, {m['cores']} cores; {vers}. Load average {res['load_before'][0]:.1f} "
@@ -636,15 +638,14 @@ def markdown(res: dict) -> str:
     for peer, why in res["skipped"].items():
         lines.append(f"| {peer} | — | — | — | — | — | — | — | — | {why} |")
     lines.append("")
-    if "scipy_numba_empty_cache" in res:
-        x = res["scipy_numba_empty_cache"]
-        lines.append(f"scipy-numba with an empty Numba cache: imports {x['import_s']:.2f} s, "
-                     f"first call {x['results'][0]['first_s']:.2f} s (compiling its two "
-                     f"kernels).")
     for peer, cal in res["calibration"].items():
-        tried = ", ".join(f"{r:.3g} -> {e:.2e}" for r, e in sorted(cal["tried"].items()))
-        lines.append(f"Calibration of {peer} (rtol -> max rel. err): {tried}; chose "
-                     f"{cal['rtol']:.3g}" + (f" ({cal['note']})" if cal["note"] else "") + ".")
+        tried = ", ".join(f"{float(r):.3g} -> {e:.2e}"
+                          for r, e in sorted(cal["tried"].items(), key=lambda kv: float(kv[0])))
+        lines.append(f"Calibration of {peer} (rtol -> max rel. err"
+                     + (", measured in an earlier run of this script and measured again above "
+                        "at the chosen tolerance" if cal.get("from_earlier_run") else "")
+                     + f"): {tried}; chose {cal['rtol']:.3g}"
+                     + (f" ({cal['note']})" if cal["note"] else "") + ".")
     cli = res["cli"]
     imp = ", ".join(f"{k} {v:.2f} s" for k, v in sorted(cli["imports_s"].items(),
                                                        key=lambda kv: -kv[1]) if v >= 0.005)
@@ -680,6 +681,14 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--classes", type=int, default=CLASSES,
                    help=f"number of classes (default {CLASSES}; smaller only to try the script "
                         f"out: the targets are about c = {CLASSES})")
+    p.add_argument("--peers", default=",".join(PEERS),
+                   help=f"comma list of the implementations to time (default {','.join(PEERS)})")
+    p.add_argument("--calibration", type=Path, default=None, metavar="JSON",
+                   help="take the peers' tolerances from the calibration of an earlier run "
+                        "(its --json or --save output) instead of calibrating again; the errors "
+                        "are measured again at those tolerances")
+    p.add_argument("--save", type=Path, default=None, metavar="JSON",
+                   help="also write the numbers as JSON to this file")
     p.add_argument("--worker", choices=PEERS, help=argparse.SUPPRESS)
     p.add_argument("--threads", choices=THREADS, default="all", help=argparse.SUPPRESS)
     p.add_argument("--rtols", default="", help=argparse.SUPPRESS)
@@ -693,7 +702,17 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps(out))
         return 0
     repeats = args.repeats or (3 if args.quick else 5)
-    res = run_all(repeats, args.quick)
+    chosen = tuple(x.strip() for x in args.peers.split(",") if x.strip())
+    if not set(chosen) <= set(PEERS) or "linsim" not in chosen:
+        print(f"peers.py: error: --peers must list some of {', '.join(PEERS)}, linsim "
+              f"included, got {args.peers!r}", file=sys.stderr)
+        return 2
+    cal = None
+    if args.calibration is not None:
+        cal = json.loads(args.calibration.read_text())["calibration"]
+    res = run_all(repeats, args.quick, cal, chosen)
+    if args.save is not None:
+        args.save.write_text(json.dumps(res, indent=1) + "\n")
     if args.json:
         print(json.dumps(res, indent=1))
     else:
