@@ -616,7 +616,10 @@ def markdown(res: dict) -> str:
         f"cold: the first call in a fresh process, compilation included (Numba's disk cache "
         f"warm; JAX compiles in every process). linsim: {res['linsim_method']} rtol "
         f"{res['linsim_rtol']:g} atol {res['linsim_atol']:g} (the main job's); each peer at the "
-        f"tightest tolerance of the ladder whose error is at least linsim's.",
+        f"tightest tolerance of the ladder whose error is at least linsim's. Threads: 1 = "
+        f"OMP/OPENBLAS/MKL/NUMBA_NUM_THREADS=1, XLA_FLAGS='{SINGLE_THREAD_ENV['XLA_FLAGS']}', "
+        f"linsim workers=1; all = each library's default, linsim's every usable CPU. "
+        f"diffrax's rhs evals: 6 per attempted step + 2 (its counts are of steps).",
         "",
         "| implementation | threads | rtol | max rel. err | steps | rhs evals | warm (s) | "
         "cold (s) | imports (s) | warm / linsim's |",
@@ -633,7 +636,8 @@ def markdown(res: dict) -> str:
             steps = f"{x['steps']}" + (f" (+{x['rejected']})" if x.get("rejected") else "")
             lines.append(
                 f"| {peer} | {threads} | {x['rtol']:.3g} | {x['max_rel_err']:.2e} | {steps} | "
-                f"{x['rhs_evals']} | {_f(w)} | {_f(x['first_s'])} | {_f(p['import_s'])} | "
+                f"{'~' if peer == 'diffrax' else ''}{x['rhs_evals']} | {_f(w)} | "
+                f"{_f(x['first_s'])} | {_f(p['import_s'])} | "
                 f"{_f(w / lin if lin else None)}x |")
     for peer, why in res["skipped"].items():
         lines.append(f"| {peer} | — | — | — | — | — | — | — | — | {why} |")
