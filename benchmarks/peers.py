@@ -86,7 +86,7 @@ COMPARE_FLOOR = 1e-250
 
 #: Warm calls of the slow peers, at most (tens of seconds each: their medians need no more to
 #: show that they are not the fastest peer).
-MAX_REPEATS = {"scipy-numpy": 1, "scipy-numba": 1}
+MAX_REPEATS = {"scipy-numpy": 2, "scipy-numba": 2}
 
 SINGLE_THREAD_ENV = {
     "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
