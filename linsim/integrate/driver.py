@@ -56,17 +56,31 @@ FieldType = types.FunctionType(SIGNATURE)
 
 
 def vector_field(func):
-    """Compile ``func(t, y, p, out)`` with the shared :data:`SIGNATURE` (cached on disk).
+    """Compile ``func(t, y, p, out)`` for the shared :data:`SIGNATURE` (cached on disk).
 
     Use it for right-hand sides (``out = dy/dt``), event functions (``out`` = event values) and
     output functions (``out`` = what to record at each output time).
+
+    Compiled on first use, not at import: passed to the driver (whose argument type is the
+    first-class function type of :data:`SIGNATURE`), Numba compiles it for that signature, or
+    loads it from the disk cache. A run thus compiles only the fields it uses (a module defines
+    many: the first run of the main job would otherwise compile every one of them).
     """
     # error_model="numpy": a division by zero gives inf/NaN, which the driver reports as a
     # non-finite right-hand side at the time it happened, instead of an exception without one
     try:
-        return njit(SIGNATURE, cache=True, error_model="numpy")(func)
+        return njit(cache=True, error_model="numpy")(func)
     except RuntimeError:  # defined where Numba cannot cache (a REPL, ``python -c``)
-        return njit(SIGNATURE, error_model="numpy")(func)
+        return njit(error_model="numpy")(func)
+
+
+@njit(cache=True, inline="always")
+def _copy(dest, src):
+    """``dest[:n] = src[:n]`` with ``n = dest.size`` as a loop: an array assigned to a slice
+    compiles Numba's shape-mismatch error message (string formatting: seconds of the first
+    run's compilation, for a check the callers do not need)."""
+    for i in range(dest.size):
+        dest[i] = src[i]
 
 
 @vector_field
@@ -77,7 +91,7 @@ def _no_event(t, y, p, out):  # pragma: no cover - never called with zero events
 @vector_field
 def identity_output(t, y, p, out):
     """Output function that records the full state."""
-    out[:] = y
+    _copy(out, y)
 
 
 # --------------------------------------------------------------------------------------------
@@ -281,9 +295,9 @@ def _combine_step(ynew, part5, part3, y, h, K, B, E, E3, s, use3):
         d = ynew[i0 : i0 + L]
         for ii in range(L):
             d[ii] = b[ii] + h * ab[ii]
-        part5[i0 : i0 + L] = a5[:L]
+        _copy(part5[i0 : i0 + L], a5)
         if use3:
-            part3[i0 : i0 + L] = a3[:L]
+            _copy(part3[i0 : i0 + L], a3)
 
 
 @njit(cache=True, inline="always")
@@ -357,14 +371,14 @@ def _error_norm_partial(part5, part3, Ks, es, e3s, use3, h, y0, y1, rtol, atol, 
             for ii in range(L):
                 a5[ii] = p5[ii] + es * k[ii]
         else:
-            a5[:L] = p5
+            _copy(a5[:L], p5)
         if use3:
             p3 = part3[i0 : i0 + L]
             if e3s != 0.0:
                 for ii in range(L):
                     a3[ii] = p3[ii] + e3s * k[ii]
             else:
-                a3[:L] = p3
+                _copy(a3[:L], p3)
         b5, b3 = _block_sums(a5[:L], a3[:L], use3, y0[i0 : i0 + L], y1[i0 : i0 + L], i0,
                              rtol, atol, use_max)
         if use_max:
@@ -709,15 +723,15 @@ def drive(rhs, event, output, tab, ctl, ev, outs, st, chunk, max_steps):
 
         if term_k >= 0:
             _interp(tmp, y, Q, h, theta_stop, w)
-            y[:] = tmp
+            _copy(y, tmp)
             t = t_stop
             status = TERMINAL_EVENT
             break
 
-        y[:] = ynew
-        K[0, :] = K[s]
+        _copy(y, ynew)
+        _copy(K[0], K[s])
         if m_ev > 0:
-            g[0, :] = g[1]
+            _copy(g[0], g[1])
         t = t_new
         h = h_next
 
