@@ -38,6 +38,8 @@ SCRIPTS = [
     ("z24", "z24_bench.py", ["--repeats", "1"], "the Z24 cases table"),
     ("linear", "linear_bench.py", ["--part", "grad"], "the m = 7 K24 linear-model experiment "
      "(not with --quick); gradient cost against two BLAS products"),
+    ("lockstep", "linear_bench.py", ["--part", "lockstep"], "the K24.experiment optimizers "
+     "stepped together against a bare loop of the same products (issue 17: <= 1.5x)"),
     ("z20", "z20_bench.py", ["--repeats", "1"], "the Z20 rate fits"),
     ("peers", "peers.py", ["--quick"], "linsim beside SciPy, SciPy + Numba and JAX + diffrax "
      "on the full K24 gradient flow; the CLI's fixed cost and first run (issue 17)"),

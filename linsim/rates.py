@@ -17,7 +17,6 @@ from collections.abc import Iterator, Mapping
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
-from scipy.optimize import brentq
 
 
 @dataclass(frozen=True)
@@ -170,6 +169,8 @@ def asymptotic_rate(a: float | None, b: float) -> float:
     def f(r):
         ma = 1.0 if a is None else a / (a - r)
         return 2.0 * ma * math.sqrt(max(1.0 - 2.0 * r / b, 0.0)) - r
+
+    from scipy.optimize import brentq  # here: the main job imports this module, not SciPy
 
     return float(brentq(f, 0.0, hi * (1.0 - 1e-15), xtol=1e-15, rtol=1e-15))
 
