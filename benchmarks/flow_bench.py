@@ -105,15 +105,9 @@ def cli_defaults() -> dict:
 
 
 def machine() -> dict:
-    cpu = "unknown"
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    cpu = line.split(":", 1)[1].strip()
-                    break
-    except OSError:
-        pass
+    from linsim.io import cpu_name
+
+    cpu = cpu_name()
     mem = None
     try:
         with open("/proc/meminfo") as f:

@@ -466,14 +466,9 @@ def machine() -> dict:
     import numpy
     import scipy
 
-    cpu = "unknown CPU"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
+    from linsim.io import cpu_name
+
+    cpu = cpu_name()
     vers = {"python": platform.python_version(), "numpy": numpy.__version__,
             "scipy": scipy.__version__}
     for mod in ("numba", "jax", "diffrax"):

@@ -48,14 +48,9 @@ SCRIPTS = [
 
 def machine() -> str:
     """A one-paragraph description of the machine the numbers come from."""
-    cpu = "unknown CPU"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
+    from linsim.io import cpu_name
+
+    cpu = cpu_name()
     mem = ""
     try:
         for line in Path("/proc/meminfo").read_text().splitlines():

@@ -14,6 +14,20 @@ from pathlib import Path
 import numpy as np
 
 
+def cpu_name() -> str:
+    """The processor's model name (``/proc/cpuinfo``), or what :mod:`platform` knows."""
+    import platform
+
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine() or "unknown CPU"
+
+
 def versions() -> dict[str, str]:
     """Versions of linsim and of the libraries that determine its numbers."""
     from importlib.metadata import PackageNotFoundError, version

@@ -93,17 +93,6 @@ def _git_commit() -> str | None:
         return None
 
 
-def _cpu_model() -> str:
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
-
-
 def provenance(argv: list[str], wall: float, quick: bool, prog: str = "python -m linsim.verify"
                ) -> dict:
     """What produced the run: versions, commit, machine, date, command line, wall time."""
@@ -115,7 +104,7 @@ def provenance(argv: list[str], wall: float, quick: bool, prog: str = "python -m
         "versions": io.versions(),
         "git_commit": _git_commit(),
         "machine": {"host": platform.node(), "platform": platform.platform(),
-                    "cpu": _cpu_model(), "usable_cpus": cpus},
+                    "cpu": io.cpu_name(), "usable_cpus": cpus},
         "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "command": " ".join([prog, *(shlex.quote(a) for a in argv)]),
         "python_executable": sys.executable,
