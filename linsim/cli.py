@@ -1,8 +1,10 @@
 """What every ``python -m linsim.*`` command line shares: one-line errors with exit code 2,
-checked numbers and comma lists, and the memory check.
+output folders, signals, and the memory check.
 
 Each command builds its parser with :class:`Parser`, whose errors raise :class:`UsageError`
-(one line naming the option); its ``main`` prints ``PROG: error: ...`` and returns 2.
+(one line naming the option); its ``main`` prints ``PROG: error: ...`` and returns 2. The
+checked numbers and comma lists (:func:`number`, :func:`names`) and the run configurations
+live in :mod:`linsim.config`, below the command lines; they are re-exported here.
 :func:`check_out` is the one check of an output folder; :func:`interruptible` and
 :func:`deferred_signals` make SIGINT and SIGTERM leave complete outputs or none;
 :func:`compile_note` says when the first run will compile the Numba kernels.
@@ -12,20 +14,18 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import math
 import os
 import signal
 import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator
 from pathlib import Path
 
+from .config import UsageError, names, number, range_text
 
-class UsageError(ValueError):
-    """Invalid command-line input: one line naming the option and its valid range (a
-    ``ValueError``: library checks of a run's configuration raise it too, :mod:`linsim.run`)."""
+__all__ = ["UsageError", "names", "number", "range_text"]  # re-exported, see linsim.config
 
 
 class Parser(argparse.ArgumentParser):
@@ -36,57 +36,6 @@ class Parser(argparse.ArgumentParser):
         if head.startswith("argument ") and rest.startswith(head[len("argument "):].split("/")[0]):
             message = rest  # our own message already names the option
         raise UsageError(message)
-
-
-def range_text(lo, hi, lo_open: bool, kind) -> str:
-    """``"a finite number in (0, 1]"`` and the like, for error messages."""
-    what = "an integer" if kind is int else "a finite number"
-    if lo is not None and hi is not None:
-        return f"{what} in {'(' if lo_open else '['}{lo:g}, {hi:g}]"
-    if lo is not None:
-        return f"{what} {'>' if lo_open else '>='} {lo:g}"
-    return what
-
-
-def number(name: str, kind=float, lo=None, hi=None, lo_open: bool = False) -> Callable:
-    """An argparse type that checks a finite number in a range and names the option."""
-
-    def parse(text: str):
-        rng = range_text(lo, hi, lo_open, kind)
-        try:
-            v = float(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"{name} must be {rng}, got {text!r}") from None
-        if kind is int:
-            if not (math.isfinite(v) and v == int(v)):
-                raise argparse.ArgumentTypeError(f"{name} must be {rng}, got {text!r}")
-            v = int(v)
-        bad = (not math.isfinite(v) or (lo is not None and (v <= lo if lo_open else v < lo))
-               or (hi is not None and v > hi))
-        if bad:
-            raise argparse.ArgumentTypeError(f"{name} must be {rng}, got {text!r}")
-        return v
-
-    return parse
-
-
-def names(option: str, allowed: Sequence[str], all_ok: bool = False) -> Callable:
-    """An argparse type: a comma list of distinct names from ``allowed`` (``"all"`` for every
-    one of them when ``all_ok``), naming ``option`` in its error."""
-    allowed = tuple(allowed)
-
-    def parse(text: str) -> tuple[str, ...]:
-        if all_ok and text.strip() == "all":
-            return allowed
-        got = tuple(s.strip() for s in text.split(","))
-        if not text.strip() or any(n not in allowed for n in got) or len(set(got)) < len(got):
-            head = "'all' or " if all_ok else ""
-            raise argparse.ArgumentTypeError(
-                f"{option} must be {head}a comma list of distinct names from "
-                f"{','.join(allowed)}, got {text!r}")
-        return got
-
-    return parse
 
 
 def available_memory() -> int:

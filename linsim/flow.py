@@ -69,7 +69,6 @@ from .integrate import IntegrationError
 from .run import (
     ASYMPTOTIC_EPS,
     CLAIMS_BY_PROBLEM,
-    OPTIONS,
     PROG,
     RTOL_RANGE,
     SIGN_AUTO,
@@ -77,7 +76,6 @@ from .run import (
     SIGN_METHODS,
     FlowConfig,
     check_answer,
-    check_config,
     closed_form_kappa,
     disagreement_threshold,
     flow_params,
@@ -92,7 +90,7 @@ from .run import judge_gf_rate as _judge_gf_rate  # the name tests/test_cli_reli
 __all__ = ["ASYMPTOTIC_EPS", "CLAIMS_BY_PROBLEM", "RTOL_RANGE", "SIGN_AUTO", "SIGN_AVAILABLE",
            "SIGN_METHODS", "FlowConfig", "check_answer", "closed_form_kappa",
            "disagreement_threshold", "flow_params", "summarize", "_judge_gf_rate", "PROG",
-           "build_parser", "check_args", "main"]
+           "build_parser", "main"]
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser (also used for ``--help``): the options of
@@ -105,13 +103,7 @@ def build_parser() -> argparse.ArgumentParser:
                     "(claims Y25.*), where sign flow is a Filippov system.",
         epilog="Example: python -m linsim.flow --classes 1000 --zipf 1.1",
     )
-    for name, opt in OPTIONS.items():
-        kw = {"choices": opt.choices} if opt.choices is not None else {}
-        if opt.parse is not None:
-            kw["type"] = opt.parse
-        if opt.metavar is not None:
-            kw["metavar"] = opt.metavar
-        p.add_argument(opt.flag(name), default=opt.default, help=opt.help, **kw)
+    FlowConfig.add_arguments(p)
     p.add_argument("--out", type=Path, default=None, metavar="DIR",
                    help="output folder (default linsim-out/flow-c{C}-z{A})")
     p.add_argument("--json", action="store_true",
@@ -120,12 +112,6 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--quiet", action="store_true",
                    help="no progress bar and no compile note")
     return p
-
-
-def check_args(args) -> None:
-    """Cross-option checks of parsed arguments (:func:`linsim.run.check_config`); raise
-    :class:`UsageError` with one line."""
-    check_config(args)
 
 
 def write_outputs(run, summary: dict, out: Path, plot: bool) -> list[Path]:
@@ -241,13 +227,13 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     try:
         args = parser.parse_args(argv)
-        args.argv = list(sys.argv[1:] if argv is None else argv)  # what "command" records
-        check_args(args)
-        check_out(args.out)  # here, not in check_args: the sweep checks its own --out
+        # what "command" records
+        cfg = FlowConfig.from_args(args, argv=list(sys.argv[1:] if argv is None else argv))
+        check_out(cfg.out)  # here, not in FlowConfig.check: the sweep checks its own --out
     except UsageError as e:
         print(f"{PROG}: error: {e}", file=sys.stderr)
         return 2
-    note = stiffness_note(args)
+    note = stiffness_note(cfg)
     if note:
         print(f"{PROG}: note: {note}", file=sys.stderr)
     try:
@@ -255,22 +241,22 @@ def main(argv: list[str] | None = None) -> int:
             compile_progress(PROG, "the driver is compiled; now the flows' kernels and the run")
             start = time.perf_counter()
             try:
-                run = simulate(args, progress=not args.quiet)
+                run = simulate(cfg, progress=not args.quiet)
             except IntegrationError as e:
                 print(f"{PROG}: {e}", file=sys.stderr)
                 return 1
             compile_progress(PROG, "compiled and cached; the run is done")
-            summary = summarize(run, args, time.perf_counter() - start)
-            if getattr(args, "freq", None) is not None:
-                summary["frequencies"] = {"source": args.freq.source,
-                                          "available": args.freq.size, "zipf_fit": args.fit}
+            summary = summarize(run, cfg, time.perf_counter() - start)
+            if cfg.freq is not None:
+                summary["frequencies"] = {"source": cfg.freq.source,
+                                          "available": cfg.freq.size, "zipf_fit": cfg.fit}
             try:
                 with deferred_signals():  # every output file, or none
-                    paths = write_outputs(run, summary, args.out, plot=not args.no_plot)
+                    paths = write_outputs(run, summary, cfg.out, plot=not args.no_plot)
             except OSError as e:
                 return write_failed(PROG, "--out", e)
     except Interrupted as e:
-        return report_interrupt(PROG, e, f"nothing written to {str(args.out)!r}")
+        return report_interrupt(PROG, e, f"nothing written to {str(cfg.out)!r}")
     if args.json:
         sys.stdout.write(io.dumps(summary))
     else:

@@ -14,18 +14,18 @@ forms, K24.gf-rate's verdict in its regime; see :mod:`linsim.flow` for the rules
 
 from __future__ import annotations
 
-import argparse
 import math
 import sys
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, fields
+from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
 from . import io
-from .cli import UsageError, available_memory, names, number
+from .cli import available_memory
+from .config import Config, Option, UsageError, names, number
 from .flows import flow_names, flow_spec
 from .integrate import METHODS, get_tableau, resolve_workers
 from .rates import time_to_tol
@@ -52,37 +52,10 @@ SIGN_AVAILABLE = {"onehot": ("explicit", "closed"),
 
 
 
-def _choice(option: str, choices: Sequence[str]) -> Callable[[str], str]:
-    """A parser from text for a fixed set of values; argparse's own message for a bad one."""
-
-    def parse(text: str) -> str:
-        if text not in choices:
-            raise UsageError(f"argument {option}: invalid choice: {text!r} (choose from "
-                             f"{', '.join(repr(c) for c in choices)})")
-        return text
-
-    return parse
-
-
 def _cli_flows(text: str) -> tuple[str, ...]:
     """``--flows``: a comma list of the flows with :attr:`linsim.flows.FlowSpec.cli` (read from
     the table when parsed, so that a registered flow is accepted)."""
     return names("--flows", flow_names(cli=True))(text)
-
-
-@dataclass(frozen=True)
-class Option:
-    """One option of a run: its parser from text (None: the text itself), default, help,
-    ``metavar`` and ``choices`` (values of a fixed set)."""
-
-    parse: Callable[[str], Any] | None
-    default: Any
-    help: str
-    metavar: str | None = None
-    choices: tuple[str, ...] | None = None
-
-    def flag(self, name: str) -> str:
-        return "--" + name.replace("_", "-")
 
 
 #: Every option of a run, by :class:`FlowConfig` field, in the order of ``--help``.
@@ -149,19 +122,11 @@ OPTIONS: dict[str, Option] = {
 def parse_option(name: str, text: str) -> Any:
     """The value of option ``name`` from ``text``, checked as on the command line;
     :class:`UsageError` with the command line's message."""
-    opt = OPTIONS[name]
-    if opt.choices is not None:
-        return _choice(opt.flag(name), opt.choices)(text)
-    if opt.parse is None:
-        return text
-    try:
-        return opt.parse(text)
-    except argparse.ArgumentTypeError as e:
-        raise UsageError(str(e)) from None
+    return OPTIONS[name].read(name, text)
 
 
 @dataclass
-class FlowConfig:
+class FlowConfig(Config):
     """One run of ``python -m linsim.flow``: every option of :data:`OPTIONS` as a field.
 
     Construct it with values (each is checked as its option is: :meth:`validate`), or from
@@ -191,20 +156,7 @@ class FlowConfig:
     out: Path | None = None
     argv: list[str] | None = None
 
-    def __post_init__(self) -> None:
-        self.validate()
-
-    def validate(self) -> None:
-        """Check every field as its option is checked (range, kind, choices)."""
-        for name, opt in OPTIONS.items():
-            v = getattr(self, name)
-            if v is None and opt.default is None:
-                continue
-            if name == "flows":
-                v = ",".join(v) if isinstance(v, (tuple, list)) else str(v)
-            elif isinstance(v, bool):  # True is not the number 1
-                v = str(v).lower()
-            setattr(self, name, parse_option(name, v if isinstance(v, str) else str(v)))
+    OPTIONS: ClassVar[dict[str, Option]] = OPTIONS
 
     @classmethod
     def from_text(cls, raw: dict[str, Any], flows: Sequence[str] | None = None,
@@ -212,24 +164,15 @@ class FlowConfig:
         """The configuration from ``{option: text}`` (every other option at its default) and
         the flow names (None: the default), checked (:meth:`check`); ``values`` set fields
         directly (``out``)."""
-        unknown = [k for k in raw if k not in OPTIONS]
-        if unknown:
-            raise UsageError(f"unknown option {unknown[0]!r}; options: {', '.join(OPTIONS)}")
-        parsed = {k: parse_option(k, str(v)) for k, v in raw.items()}
         if flows is not None:
-            parsed["flows"] = parse_option("flows", ",".join(flows))
-        cfg = cls(**parsed, **values)
-        cfg.check()
-        return cfg
+            raw = {**raw, "flows": ",".join(flows)}
+        return super().from_text(raw, **values)
 
     def check(self) -> FlowConfig:
         """The cross-option checks (:func:`check_config`); returns the configuration."""
         check_config(self)
         return self
 
-    def as_dict(self) -> dict[str, Any]:
-        """Every option's value (not ``out`` and ``argv``)."""
-        return {f.name: getattr(self, f.name) for f in fields(self) if f.name in OPTIONS}
 
 def disagreement_threshold(rtol: float, kappa: float = 1.0) -> float:
     """Largest relative error of a per-class loss against its closed form that is not reported
