@@ -373,9 +373,9 @@ def summarize(run, args, seconds: float) -> dict:
             "max_rel_err": run.max_rel_err(name),
             "rate": {k: rates[0][k] if rates else None for k in ("name", "measured", "predicted")},
             "rates": rates,
-            "steps": tr.stats["steps"],
-            "rejected": tr.stats["rejected"],
-            "rhs_evals": tr.stats["rhs_evals"],
+            "steps": tr.stats["naccepted"],
+            "rejected": tr.stats["nrejected"],
+            "rhs_evals": tr.stats["nfev"],
             "seconds": tr.stats["seconds"],
             "final_overall_loss": float(tr.overall[-1]),
             "time_to_tol": t_tol,
@@ -416,7 +416,7 @@ def summarize(run, args, seconds: float) -> dict:
 class NoSolution:
     """Work record of a trajectory taken from a closed form (nothing integrated)."""
 
-    stats = {"steps": 0, "rejected": 0, "rhs_evals": 0, "status": 0, "seconds": 0.0}
+    stats = {"naccepted": 0, "nrejected": 0, "nfev": 0, "status": 0, "seconds": 0.0}
 
 
 def closed_sign_trace(run, model) -> None:

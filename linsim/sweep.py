@@ -423,7 +423,8 @@ def run_cell(cell: Cell) -> dict:
     try:
         result = PROBLEMS[cell.problem].run(cell.params, cell.flow)
     except IntegrationError as e:
-        stats = {k: e.stats.get(k) for k in ("steps", "rejected", "rhs_evals")}
+        stats = {k: e.stats.get(new) for new, k in
+                 (("naccepted", "steps"), ("nrejected", "rejected"), ("nfev", "rhs_evals"))}
         return _record(cell, "failed", str(e), stats, time.perf_counter() - start)
     except Exception as e:  # recorded, not fatal: the rest of the sweep goes on
         return error_record(cell, e, time.perf_counter() - start)

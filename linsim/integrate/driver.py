@@ -934,10 +934,10 @@ class Setup:
     method: str
 
     def counts(self) -> dict:
-        """``{"steps", "rejected", "rhs_evals"}`` so far."""
+        """``{"naccepted", "nrejected", "nfev"}`` so far."""
         ist = self.state.i
-        return {"steps": int(ist[I_ACCEPTED]), "rejected": int(ist[I_REJECTED]),
-                "rhs_evals": int(ist[I_FEV])}
+        return {"naccepted": int(ist[I_ACCEPTED]), "nrejected": int(ist[I_REJECTED]),
+                "nfev": int(ist[I_FEV])}
 
 
 def prepare(
@@ -1138,8 +1138,7 @@ def solve(
     return Solution(
         t=te[:k].copy(), y=run.outputs.out[:k], t_final=float(fs[F_T]), y_final=run.state.y,
         status=status, t_events=run.events.t[:n_ev].copy(),
-        event_index=run.events.index[:n_ev].copy(), nfev=stats["rhs_evals"],
-        naccepted=stats["steps"], nrejected=stats["rejected"], method=run.method,
+        event_index=run.events.index[:n_ev].copy(), **stats, method=run.method,
         seconds=seconds,
         message="terminal event" if status == TERMINAL_EVENT else "reached the end of t_span",
     )

@@ -277,7 +277,7 @@ METHODS = ("closed", "exact", "sliding", "implicit", "explicit")
 
 
 def _stats(**kw) -> dict:
-    base = {"steps": 0, "rejected": 0, "rhs_evals": 0, "events": 0, "segments": 0,
+    base = {"naccepted": 0, "nrejected": 0, "nfev": 0, "events": 0, "segments": 0,
             "tr_solves": 0, "seconds": 0.0, "status": 0}
     base.update(kw)
     return base
@@ -456,8 +456,7 @@ def sign_flow(
     c = run.counts()
     return _result(te[:k].copy(), run.outputs.out[:k], fs[F_T], run.state.y, t_level, method,
                    seconds, (n_ev, int(res[2]), 0), t_events=log.t[:n_ev].copy(),
-                   event_index=log.index[:n_ev].copy(), nfev=c["rhs_evals"],
-                   naccepted=c["steps"], nrejected=c["rejected"],
+                   event_index=log.index[:n_ev].copy(), **c,
                    mode=run.state.p[mode_at : mode_at + n].copy())
 
 
