@@ -41,6 +41,8 @@ SCRIPTS = [
     ("lockstep", "linear_bench.py", ["--part", "lockstep"], "the K24.experiment optimizers "
      "stepped together against a bare loop of the same products (issue 17: <= 1.5x)"),
     ("z20", "z20_bench.py", ["--repeats", "1"], "the Z20 rate fits"),
+    ("layers", "compare.py", ["--rounds", "3"], "issue 16: the same cases on main before the "
+     "layer refactor (bd6224c) and now, interleaved in one run"),
     ("peers", "peers.py", ["--quick"], "linsim beside SciPy, SciPy + Numba and JAX + diffrax "
      "on the full K24 gradient flow; the CLI's fixed cost and first run (issue 17)"),
 ]
