@@ -13,6 +13,10 @@ PL23.clip-helps, PL23.stable-step). Each writes ``summary.json`` (measured again
 parameters, versions), ``arrays.npz`` and one figure per study (PNG and PDF) into ``--out``.
 Same seed, same bytes.
 
+Each subcommand's run is a library configuration, checked there
+(:class:`linsim.experiments.z20.Z20Config`, :class:`linsim.experiments.pl23.PL23Config`); this
+module parses argv into it, prints the table and writes the files.
+
 Exit codes: 0 success, 1 a simulation failed numerically (the reason is printed), 2 invalid
 input (nothing is written).
 """
