@@ -88,6 +88,16 @@ def dumps(obj) -> str:
     return json.dumps(to_jsonable(obj), indent=2, sort_keys=True, allow_nan=False) + "\n"
 
 
+def without_timing(obj: object) -> object:
+    """``obj`` (nested dicts and lists) without its ``seconds`` entries: files that depend on
+    the seed, not the clock (same seed, same bytes)."""
+    if isinstance(obj, dict):
+        return {k: without_timing(v) for k, v in obj.items() if k != "seconds"}
+    if isinstance(obj, (list, tuple)):
+        return [without_timing(v) for v in obj]
+    return obj
+
+
 def write_json(path, obj) -> Path:
     """Atomically write ``obj`` as JSON."""
     text = dumps(obj).encode()

@@ -19,16 +19,23 @@ blocks); the diagonal and rotated quadratics are :class:`~linsim.sharpness.Spect
 (a dense rotation by random signs and DCTs, no LAPACK); the K24 model is
 :class:`~linsim.problems.softmax.OneHotModel`; clipped GD runs in
 :func:`linsim.stochastic.simulate` (``rankclip``, deterministic when the noise scale is 0).
+
+``python -m linsim.heavytail pl23`` runs a :class:`PL23Config` with :func:`run_studies` and
+:func:`summarize`.
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, ClassVar
 
 import numpy as np
 
+from .. import io
 from .. import sharpness as sh
+from ..config import Config, Option, names, number
 from ..problems import quadratic
 from ..problems.softmax import OneHotModel
 from ..stochastic import Method, Schedule, Separable, simulate
@@ -406,3 +413,114 @@ def stable_step(quick: bool = False, d: int = 100, n_sharp: int = 5, h_sharp: fl
         "d": d, "n_sharp": n_sharp, "h_sharp": h_sharp, "h_flat": [0.1, 1.0],
         "steps": steps, "seed": seed, "resolution": RESOLUTION,
         "stable": "f(x_K) <= f(x_0) and finite after K steps (deterministic gradients)"})
+
+
+# --------------------------------------------------------------------------------------------
+# the command line's run: python -m linsim.heavytail pl23
+# --------------------------------------------------------------------------------------------
+#: The studies of ``python -m linsim.heavytail pl23``.
+STUDIES = ("sharpness", "clip-helps", "stable-step")
+
+#: Every option of a PL23 run, by :class:`PL23Config` field, in the order of ``--help``.
+OPTIONS: dict[str, Option] = {
+    "study": Option(names("--study", STUDIES, all_ok=True), STUDIES,
+                    f"'all' (default) or a comma list of {','.join(STUDIES)}"),
+    "seed": Option(number("--seed", int, 0, 2**63 - 1), 0,
+                   "random seed, an integer in [0, 2^63) (default 0)"),
+    "quick": Option(None, False, "the small settings of python -m linsim.verify --quick",
+                    switch=True),
+}
+
+
+@dataclass
+class PL23Config(Config):
+    """One run of ``python -m linsim.heavytail pl23``: every option of :data:`OPTIONS` as a
+    field, and the output folder (default filled in by :meth:`check`)."""
+
+    study: tuple[str, ...] = STUDIES
+    seed: int = 0
+    quick: bool = False
+    out: Path | None = None
+
+    OPTIONS: ClassVar[dict[str, Option]] = OPTIONS
+    #: The paper's name in ``summary.json``.
+    PAPER: ClassVar[str] = "PL23"
+
+    def check(self) -> PL23Config:
+        """Fill in the default ``out`` (the options have no cross-option checks); returns the
+        configuration."""
+        if self.out is None:
+            self.out = Path("linsim-out/heavytail-pl23")
+        return self
+
+
+def run_studies(cfg: PL23Config) -> tuple[dict, dict, dict]:
+    """Run the chosen studies of a configuration, in the order of ``cfg.study``.
+
+    Parameters
+    ----------
+    cfg : PL23Config
+        The run.
+
+    Returns
+    -------
+    summaries : dict
+        Study name -> its JSON-ready summary.
+    arrays : dict
+        Name -> array, the contents of ``arrays.npz``.
+    figures : dict
+        Figure name -> ``(result, claim ids)``; the name is also that of the function of
+        :mod:`linsim.plotting.pl23` that draws it.
+    """
+    summaries: dict[str, Any] = {}
+    arrays: dict[str, np.ndarray] = {}
+    figs: dict[str, tuple[Any, tuple[str, ...]]] = {}
+    q, seed = cfg.quick, cfg.seed
+    for name in cfg.study:
+        if name == "sharpness":
+            r = sharpness_study(q, seed=seed)
+            summaries[name] = r.summary()
+            for j, tr in enumerate(r.trajectories):
+                arrays[f"sharpness_{j}_steps"] = tr.steps
+                for d, v in tr.S.items():
+                    arrays[f"sharpness_{j}_S_{d}"] = v
+            figs["pl23_sharpness"] = (r, ("PL23.sharpness",))
+        elif name == "clip-helps":
+            r = clip_helps(d=2000 if q else 5000, seed=seed)
+            summaries[name] = r.summary()
+            figs["pl23_clip_helps"] = (r, ("PL23.clip-helps",))
+        else:
+            r = stable_step(q, seed=seed)
+            summaries[name] = r.summary()
+            arrays.update({"stable_step_fracs": r.fracs, "stable_step_measured": r.measured,
+                           "stable_step_predicted": r.predicted})
+            for k in ("deterministic", "noisy"):
+                for f in ("steps", "gap", "threshold"):
+                    arrays[f"trap_{k}_{f}"] = r.trap[k][f]
+            figs["pl23_stable_step"] = (r, ("PL23.stable-step",))
+    return summaries, arrays, figs
+
+
+def summarize(cfg: PL23Config, summaries: dict, seconds: float, command: str) -> dict[str, Any]:
+    """The ``summary.json`` document of a run, with its ``seconds``
+    (:func:`linsim.io.without_timing` drops them from the file); as
+    :func:`linsim.experiments.z20.summarize`.
+
+    Parameters
+    ----------
+    cfg : PL23Config
+        The run.
+    summaries : dict
+        The studies' summaries (:func:`run_studies`).
+    seconds : float
+        Wall-clock time of the run.
+    command : str
+        The command line, recorded as ``command``.
+
+    Returns
+    -------
+    dict
+        ``paper``, ``studies``, ``seed``, ``quick``, ``seconds``, ``versions``, ``command``.
+    """
+    return {"paper": cfg.PAPER, "studies": summaries, "seed": cfg.seed, "quick": cfg.quick,
+            "seconds": seconds, "versions": io.versions(), "command": command}

@@ -20,16 +20,24 @@ study                        claim
 
 Rates are slopes of ``log E f`` against ``log k`` (least squares over a window of late
 checkpoints) with a bootstrap over runs (:func:`bootstrap_slope`).
+
+``python -m linsim.heavytail z20`` runs a :class:`Z20Config` (its options, checked in
+:meth:`Z20Config.check`, including the limits on recorded arrays and simulated work) with
+:func:`run_studies` and :func:`summarize`.
 """
 
 from __future__ import annotations
 
+import argparse
 import math
 from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, ClassVar
 
 import numpy as np
 
-from .. import rates
+from .. import io, rates
+from ..config import Config, Option, UsageError, names, number
 from ..problems import noise
 from ..stochastic import Method, Schedule, Separable, StudyResult, simulate
 
@@ -585,3 +593,230 @@ def coordinate(alpha: float = 1.5, dims=(1, 4, 16, 64), runs: int = 400, steps: 
         "runs": runs, "steps": steps, "mu": mu, "seed": seed, "noise": law,
         "eta": "4/(mu(k+1))", "gclip_tau": "d^(1/alpha) k^(1/alpha)",
         "cclip_tau": "k^(1/alpha) per coordinate"}, per_run)
+
+
+# --------------------------------------------------------------------------------------------
+# the command line's run: python -m linsim.heavytail z20
+# --------------------------------------------------------------------------------------------
+#: The studies of ``python -m linsim.heavytail z20``, in the order they run.
+STUDIES = ("sgd-fails", "clip-rate", "nonconvex", "tent", "coordinate")
+#: Largest recorded array accepted (runs x methods x checkpoints, float64 entries, x4 arrays).
+MAX_RECORDED = 50_000_000
+#: Largest amount of simulated work accepted (runs x steps x methods x dimension).
+MAX_WORK = 5e11
+#: Largest tail index of the studies that use only the first ``--alpha`` (:func:`sgd_fails`,
+#: :func:`threshold_tent`, :func:`coordinate`; clip-rate and nonconvex take up to 2).
+ALPHA_MAX_STRICT = 1.99
+#: Fewest runs of :func:`sgd_fails` (groups of up to R runs).
+SGD_FAILS_MIN_RUNS = 512
+
+
+def parse_alphas(text: str) -> tuple[float, ...]:
+    """``--alpha``: a comma list of tail indices in (1, 2)."""
+    try:
+        vals = tuple(float(s) for s in text.split(","))
+    except ValueError:
+        vals = ()
+    if not vals or not all(math.isfinite(a) and 1.0 < a < 2.0 for a in vals):
+        raise argparse.ArgumentTypeError(
+            f"--alpha must be a comma list of tail indices in (1, 2), got {text!r}")
+    return vals
+
+
+#: Every option of a Z20 run, by :class:`Z20Config` field, in the order of ``--help``.
+OPTIONS: dict[str, Option] = {
+    "study": Option(names("--study", STUDIES, all_ok=True), STUDIES,
+                    f"'all' (default) or a comma list of {','.join(STUDIES)}"),
+    "alpha": Option(parse_alphas, None,
+                    "tail indices in (1, 2); clip-rate uses all (default 1.2,1.5,1.8), "
+                    "the other studies the first (default 1.5)", "A[,A..]"),
+    "runs": Option(number("--runs", int, 1, 10_000_000), None,
+                   "independent runs, an integer in [1, 1e7] (default: the study's)"),
+    "steps": Option(number("--steps", int, 10, 100_000_000), None,
+                    "steps per run (nonconvex: the largest horizon), an integer in "
+                    "[10, 1e8] (default: the study's)"),
+    "seed": Option(number("--seed", int, 0, 2**63 - 1), 0,
+                   "random seed, an integer in [0, 2^63) (default 0)"),
+    "quick": Option(None, False, "the small settings of python -m linsim.verify --quick",
+                    switch=True),
+}
+
+
+@dataclass
+class Z20Config(Config):
+    """One run of ``python -m linsim.heavytail z20``: every option of :data:`OPTIONS` as a
+    field, and the output folder.
+
+    Construct it with values (each is checked as its option is), or from text with
+    :meth:`from_text`; :meth:`check` makes the cross-option checks (the tail index and runs
+    that a study needs, the limits on recorded arrays and work) and fills in the default
+    ``out``. Every error is a :class:`linsim.config.UsageError` naming the option.
+    """
+
+    study: tuple[str, ...] = STUDIES
+    alpha: tuple[float, ...] | None = None
+    runs: int | None = None
+    steps: int | None = None
+    seed: int = 0
+    quick: bool = False
+    out: Path | None = None
+
+    OPTIONS: ClassVar[dict[str, Option]] = OPTIONS
+    #: The paper's name in ``summary.json``.
+    PAPER: ClassVar[str] = "Z20"
+
+    def check(self) -> Z20Config:
+        """The cross-option checks; returns the configuration."""
+        settings = study_settings(self)
+        for name in ("sgd-fails", "tent", "coordinate"):
+            if name in settings and settings[name]["alpha"] > ALPHA_MAX_STRICT:
+                raise UsageError(f"--alpha must be in (1, {ALPHA_MAX_STRICT:g}] for --study "
+                                 f"{name} (its first value), got {settings[name]['alpha']:g}")
+        if "sgd-fails" in settings and settings["sgd-fails"]["runs"] < SGD_FAILS_MIN_RUNS:
+            raise UsageError(f"--runs must be >= {SGD_FAILS_MIN_RUNS} for Z20.sgd-fails (groups "
+                             f"of up to R runs), got {settings['sgd-fails']['runs']}")
+        check_work(settings)
+        if self.out is None:
+            self.out = Path("linsim-out/heavytail-z20")
+        return self
+
+
+def study_settings(cfg: Z20Config) -> dict[str, dict[str, Any]]:
+    """Per-study keyword arguments of the chosen studies (the claim registry's settings,
+    overridden by the options), in the order of :data:`STUDIES`."""
+    q = cfg.quick
+    alphas = cfg.alpha or ((1.5,) if q else (1.2, 1.5, 1.8))
+    a = (cfg.alpha or (1.5,))[0]
+    runs, steps, seed = cfg.runs, cfg.steps, cfg.seed
+    out = {
+        "sgd-fails": {"alpha": a, "runs": runs or (2**15 if q else 2**16),
+                      "steps": steps or (50 if q else 1000), "seed": seed},
+        "clip-rate": {"alphas": alphas, "runs": runs or 2000,
+                      "steps": steps or (10_000 if q else 30_000), "seed": seed,
+                      "resamples": 400 if q else 1000},
+        "nonconvex": {"alpha": a, "runs": runs or (500 if q else 2000), "seed": seed,
+                      "horizons": log_horizons(steps or (10_000 if q else 30_000)),
+                      "resamples": 400 if q else 1000},
+        "tent": {"alpha": a, "runs": runs or (500 if q else 2000),
+                 "steps": steps or 30_000, "seed": seed, "resamples": 200 if q else 400,
+                 "ps": (0.0, 0.4, 2 / 3, 0.8) if q else (0.0, 0.2, 0.4, 0.5, 0.6, 2 / 3, 0.8,
+                                                         1.0)},
+        "coordinate": {"alpha": a, "runs": runs or (200 if q else 400),
+                       "steps": steps or (1000 if q else 3000), "seed": seed,
+                       "dims": (1, 4, 16) if q else (1, 4, 16, 64)},
+    }
+    return {k: v for k, v in out.items() if k in cfg.study}
+
+
+def log_horizons(K: int) -> tuple[int, ...]:
+    """Five horizons, log-spaced up to K (from 300, or K/30 when K is small)."""
+    lo = max(10, min(300, K // 30))
+    return tuple(int(round(x)) for x in np.unique(np.logspace(np.log10(lo), np.log10(K), 5)))
+
+
+def check_work(settings: dict[str, dict[str, Any]]) -> None:
+    """Refuse studies whose recorded arrays or amount of work would not fit
+    (:data:`MAX_RECORDED`, :data:`MAX_WORK`); :class:`UsageError` naming the options."""
+    for name, kw in settings.items():
+        runs = kw["runs"]
+        steps = max(kw.get("horizons", ()) or (kw.get("steps", 1),))
+        methods = {"sgd-fails": 2, "clip-rate": 1, "nonconvex": 1, "tent": len(kw.get("ps", ())),
+                   "coordinate": 4}[name]
+        dim = max(kw.get("dims", (1,)))
+        if runs * methods * 60 * 4 > MAX_RECORDED:
+            raise UsageError(f"--runs too large for {name}: the recorded arrays would exceed "
+                             f"{MAX_RECORDED:.0e} entries; use --runs <= "
+                             f"{MAX_RECORDED // (methods * 240)}")
+        if runs * steps * methods * dim > MAX_WORK:
+            raise UsageError(f"--runs x --steps too large for {name}: {runs} x {steps} x "
+                             f"{methods} methods x d = {dim} exceeds {MAX_WORK:.0e}")
+
+
+def run_studies(cfg: Z20Config, progress: bool = False) -> tuple[dict, dict, dict]:
+    """Run the chosen studies of a checked configuration.
+
+    Parameters
+    ----------
+    cfg : Z20Config
+        The run (after :meth:`Z20Config.check`).
+    progress : bool
+        Show a progress bar per simulation.
+
+    Returns
+    -------
+    summaries : dict
+        Study name -> its JSON-ready summary (a list of them for clip-rate).
+    arrays : dict
+        Name -> array, the contents of ``arrays.npz``.
+    figures : dict
+        Figure name -> ``(result, claim ids)``; the name is also that of the function of
+        :mod:`linsim.plotting.z20` that draws it.
+    """
+    summaries: dict[str, Any] = {}
+    arrays: dict[str, np.ndarray] = {}
+    figs: dict[str, tuple[Any, tuple[str, ...]]] = {}
+    for name, kw in study_settings(cfg).items():
+        if name == "sgd-fails":
+            r = sgd_fails(kw["alpha"], runs=kw["runs"], steps=kw["steps"], seed=kw["seed"],
+                          progress=progress)
+            summaries[name] = r.summary()
+            arrays.update({"sgd_fails_steps": r.study.steps, "sgd_fails_group_sizes":
+                           r.group_sizes, "sgd_fails_typical_mean": r.typical_mean,
+                           "sgd_fails_median_sgd": np.median(r.study.gap[0], axis=0),
+                           "sgd_fails_median_gclip": np.median(r.study.gap[1], axis=0)})
+            figs["z20_sgd_fails"] = (r, ("Z20.sgd-fails",))
+        elif name == "clip-rate":
+            res = [clip_rate(a, runs=kw["runs"], steps=kw["steps"], seed=kw["seed"],
+                             resamples=kw["resamples"], progress=progress)
+                   for a in kw["alphas"]]
+            summaries[name] = [r.summary() for r in res]
+            for r in res:
+                arrays[f"clip_rate_alpha{r.alpha:g}_steps"] = r.study.steps
+                arrays[f"clip_rate_alpha{r.alpha:g}_mean_f"] = r.study.gap[0].mean(axis=0)
+            figs["z20_clip_rate"] = (res, ("Z20.clip-strongly-convex",))
+        elif name == "nonconvex":
+            r = clip_nonconvex(kw["alpha"], horizons=kw["horizons"], runs=kw["runs"],
+                               seed=kw["seed"], resamples=kw["resamples"], progress=progress)
+            summaries[name] = r.summary()
+            arrays.update({"nonconvex_horizons": r.horizons,
+                           "nonconvex_mean_stationarity": r.per_run.mean(axis=0)})
+            figs["z20_clip_nonconvex"] = (r, ("Z20.clip-nonconvex",))
+        elif name == "tent":
+            r = threshold_tent(kw["alpha"], ps=kw["ps"], runs=kw["runs"], steps=kw["steps"],
+                               seed=kw["seed"], resamples=kw["resamples"], progress=progress)
+            summaries[name] = r.summary()
+            arrays.update({"tent_p": r.ps, "tent_measured": r.measured,
+                           "tent_predicted": r.predicted, "tent_steps": r.study.steps,
+                           "tent_mean_f": r.study.gap.mean(axis=1)})
+            figs["z20_threshold_tent"] = (r, ("Z20.threshold-tent",))
+        else:
+            r = coordinate(kw["alpha"], dims=kw["dims"], runs=kw["runs"], steps=kw["steps"],
+                           seed=kw["seed"], progress=progress)
+            summaries[name] = r.summary()
+            arrays.update({"coordinate_dims": r.dims, "coordinate_constants": r.constants})
+            figs["z20_coordinate"] = (r, ("Z20.coordinate",))
+    return summaries, arrays, figs
+
+
+def summarize(cfg: Z20Config, summaries: dict, seconds: float, command: str) -> dict[str, Any]:
+    """The ``summary.json`` document of a run, with its ``seconds``
+    (:func:`linsim.io.without_timing` drops them from the file).
+
+    Parameters
+    ----------
+    cfg : Z20Config
+        The run.
+    summaries : dict
+        The studies' summaries (:func:`run_studies`).
+    seconds : float
+        Wall-clock time of the run.
+    command : str
+        The command line, recorded as ``command``.
+
+    Returns
+    -------
+    dict
+        ``paper``, ``studies``, ``seed``, ``quick``, ``seconds``, ``versions``, ``command``.
+    """
+    return {"paper": cfg.PAPER, "studies": summaries, "seed": cfg.seed, "quick": cfg.quick,
+            "seconds": seconds, "versions": io.versions(), "command": command}
