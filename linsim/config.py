@@ -134,6 +134,10 @@ class Option:
         The values of a fixed set (then ``parse`` is not used).
     switch : bool
         A flag without a value (``store_true``); its value is a bool.
+    text : callable or None
+        How a value is written as this option's text, for :meth:`Config.validate` and
+        :meth:`Config.from_text` (None: :func:`as_text`); for an option whose text is not a
+        comma list, such as ``--d LO:HI``.
     """
 
     parse: Callable[[str], Any] | None
@@ -142,6 +146,13 @@ class Option:
     metavar: str | None = None
     choices: tuple[str, ...] | None = None
     switch: bool = False
+    text: Callable[[Any], str] | None = None
+
+    def write(self, value: Any) -> str:
+        """``value`` as this option's text (text itself unchanged)."""
+        if isinstance(value, str):
+            return value
+        return as_text(value) if self.text is None else self.text(value)
 
     def flag(self, name: str) -> str:
         """The command-line flag of field ``name``: ``t_max`` -> ``--t-max``."""
@@ -183,7 +194,7 @@ class Config:
             v = getattr(self, name)
             if v is None and opt.default is None:
                 continue
-            setattr(self, name, opt.read(name, v if isinstance(v, str) else as_text(v)))
+            setattr(self, name, opt.read(name, opt.write(v)))
 
     def check(self: C) -> C:
         """The cross-option checks and the values that depend on other options; returns the
@@ -198,7 +209,7 @@ class Config:
         if unknown:
             raise UsageError(f"unknown option {unknown[0]!r}; options: "
                              f"{', '.join(cls.OPTIONS)}")
-        parsed = {k: cls.OPTIONS[k].read(k, v if isinstance(v, str) else as_text(v))
+        parsed = {k: cls.OPTIONS[k].read(k, cls.OPTIONS[k].write(v))
                   for k, v in raw.items()}
         return cls(**parsed, **values).check()
 

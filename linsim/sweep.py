@@ -204,32 +204,21 @@ def _flow_help() -> dict[str, str]:
     return {name: opt.help for name, opt in OPTIONS.items()}
 
 
-_BIGRAM_PARAMS = ("alpha", "d", "eps")
-_BIGRAM_METHODS = ("gd", "sign", "halving")
-
-
 def _bigram_prepare(raw: dict[str, str], flows: list[str] | None,
                     out: Path) -> tuple[dict, tuple[str, ...]]:
-    """Check one KB25 bigram configuration (THEORY.md, "KB25"); ``flows`` are the methods."""
-    checks = {"alpha": number("--alpha", float, 0.0, 10.0, lo_open=True),
-              "d": number("--d", int, 2, 10**9), "eps": number("--eps", float, 0.0, 1.0,
-                                                                  lo_open=True)}
-    params = {"alpha": 1.0, "d": 10**4, "eps": 0.01}
-    for k, v in raw.items():
-        try:
-            params[k] = checks[k](v)
-        except argparse.ArgumentTypeError as e:
-            raise UsageError(str(e)) from None
-    methods = tuple(flows or ("gd", "sign"))
-    bad = [m for m in methods if m not in _BIGRAM_METHODS]
-    if bad or params["eps"] >= 1:
-        raise UsageError(f"--flows must be a comma list from {','.join(_BIGRAM_METHODS)} and "
-                         f"--eps in (0, 1) for problem bigram, got {','.join(methods)} and "
-                         f"{params['eps']:g}")
-    if params["alpha"] <= 1 and params["d"] > 10**8 and "gd" in methods:
-        raise UsageError(f"--d must be <= 1e8 for method gd at alpha <= 1 (its sum has d "
-                         f"terms), got {params['d']}")
-    return params, methods
+    """Check one KB25 bigram configuration (THEORY.md, "KB25") with ``python -m
+    linsim.kb25``'s ranges (:class:`linsim.experiments.kb25.BigramCell`); ``flows`` are the
+    methods (None: gd, sign)."""
+    from .experiments.kb25 import BigramCell
+
+    cell = BigramCell.from_text(raw, methods=tuple(flows or ("gd", "sign")))
+    return cell.params(), cell.methods
+
+
+def _bigram_help() -> dict[str, str]:
+    from .experiments.kb25 import CELL_OPTIONS
+
+    return {name: opt.help for name, opt in CELL_OPTIONS.items()}
 
 
 def _bigram_run(params: dict, method: str) -> dict:
@@ -262,10 +251,9 @@ PROBLEMS: dict[str, ProblemRunner] = {
         name="bigram",
         description="KB25 linear bigram model: iterations to relative error eps of gd, sign "
                     "(step tuned to the horizon) and halving (python -m linsim.kb25)",
-        params=_BIGRAM_PARAMS, prepare=_bigram_prepare, run=_bigram_run,
+        params=("alpha", "d", "eps"), prepare=_bigram_prepare, run=_bigram_run,
         memory_bytes=lambda p: 24 * p["d"] if p["alpha"] <= 1 else 24 * 2**20,
-        help={"alpha": "Zipf exponent in (0, 10]", "d": "vocabulary size, 2..1e9",
-              "eps": "target relative error in (0, 1)"}),
+        help=_bigram_help()),
 }
 
 

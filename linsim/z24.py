@@ -33,29 +33,28 @@ from .cli import (
     UsageError,
     check_out,
     deferred_signals,
-    names,
-    number,
     report_interrupt,
     write_failed,
 )
+from .experiments.z24 import (
+    METHODS,
+    PROG,
+    QUICK_CASES,
+    QUICK_METHODS,
+    CasesConfig,
+    run_cases,
+    summarize,
+)
 
-PROG = "python -m linsim.z24"
-QUICK_CASES = (3, 4)
-QUICK_METHODS = ("gd", "adam01")
-
-
-def _cases(text: str) -> tuple[int, ...]:
-    return tuple(int(c) for c in names("--cases", ("1", "2", "3", "4"))(text))
-
-
-def _methods(text: str) -> tuple[str, ...]:
-    from .experiments.z24 import METHODS
-
-    return names("--methods", tuple(METHODS))(text)
+#: The library's names that this command line used to define (:mod:`linsim.experiments.z24`).
+__all__ = ["PROG", "QUICK_CASES", "QUICK_METHODS", "CasesConfig", "summarize", "build_parser",
+           "main", "table", "write_outputs"]
 
 
 def build_parser() -> argparse.ArgumentParser:
-    """The argument parser (also used for ``--help``)."""
+    """The argument parser (also used for ``--help``): the options of
+    :data:`linsim.experiments.z24.CASES_OPTIONS`, then the command line's own (``--out``,
+    ``--json``, ...)."""
     p = Parser(
         prog=PROG,
         description="Iterations to a relative loss tolerance for GD, heavy ball, Adam, RMSProp, "
@@ -63,22 +62,7 @@ def build_parser() -> argparse.ArgumentParser:
                     "block-diagonal quadratics, each at its best swept step size (Z24.cases).",
         epilog="Example: python -m linsim.z24 --cases 3,4 --seeds 5",
     )
-    p.add_argument("--cases", type=_cases, default=None, metavar="LIST",
-                   help="comma list of cases from 1,2,3,4 (default all; --quick: 3,4)")
-    p.add_argument("--methods", type=_methods, default=None, metavar="LIST",
-                   help="comma list of methods (default all; --quick: gd,adam01); names: "
-                        "gd, heavy_ball, adam01, adam, rmsprop, sign, sign-geometric, "
-                        "normalized, block_gd")
-    p.add_argument("--seeds", type=number("--seeds", int, 1, 1000), default=5, metavar="N",
-                   help="number of seeds 0..N-1 (rotations and w*), an integer in [1, 1000] "
-                        "(default 5)")
-    p.add_argument("--tol", type=number("--tol", float, 0.0, 0.5, lo_open=True), default=1e-6,
-                   help="relative loss tolerance, in (0, 0.5] (default 1e-6)")
-    p.add_argument("--max-iter", type=number("--max-iter", int, 1, 10_000_000),
-                   default=100_000, help="iteration budget per run, an integer in [1, 1e7] "
-                                         "(default 100000)")
-    p.add_argument("--quick", action="store_true",
-                   help="Cases 3 and 4, GD and Adam(0,1) only (explicit --cases/--methods win)")
+    CasesConfig.add_arguments(p)
     p.add_argument("--out", type=Path, default=None, metavar="DIR",
                    help="output folder (default linsim-out/z24)")
     p.add_argument("--json", action="store_true",
@@ -86,40 +70,6 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-plot", action="store_true", help="do not write the figure")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     return p
-
-
-def check_args(args) -> None:
-    """Fill defaults that depend on other options; raise :class:`UsageError` with one line."""
-    from .experiments.z24 import METHODS
-
-    if args.cases is None:
-        args.cases = QUICK_CASES if args.quick else (1, 2, 3, 4)
-    if args.methods is None:
-        args.methods = QUICK_METHODS if args.quick else tuple(METHODS)
-    if args.out is None:
-        args.out = Path("linsim-out/z24")
-    check_out(args.out)
-
-
-def summarize(res, args) -> dict:
-    """The ``summary.json`` document (no timings: same options, same bytes)."""
-    from .experiments.z24 import METHODS
-    from .problems import quadratic as quad
-
-    return {
-        "claims": ["Z24.cases"],
-        "cases": {f"case {c}": {"name": quad.CASE_NAMES[c], "kappa": res.kappas[c][0],
-                                "max_block_kappa": res.kappas[c][1]} for c in res.cases},
-        "methods": {m: METHODS[m].label for m in res.methods},
-        "seeds": res.seeds,
-        "tol": res.tol,
-        "max_iter": res.max_iter,
-        "table": res.summary(),
-        "note": "iterations: best over the step-size sweep per seed (None: not reached within "
-                "max_iter); median over seeds counts None as infinite",
-        "versions": io.versions(),
-        "command": " ".join([PROG, *sys.argv[1:]]) if sys.argv else PROG,
-    }
 
 
 def write_outputs(res, summary: dict, out: Path, plot: bool) -> list[Path]:
@@ -151,8 +101,6 @@ def write_outputs(res, summary: dict, out: Path, plot: bool) -> list[Path]:
 
 def table(res) -> str:
     """The human-readable table: median [min-max] iterations and how many seeds reached."""
-    from .experiments.z24 import METHODS
-
     n = len(res.seeds)
     w = 22
     head = f"{'method':<16}" + "".join(f"{'Case ' + str(c):>{w}}" for c in res.cases)
@@ -187,13 +135,12 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     try:
         args = parser.parse_args(argv)
-        check_args(args)
+        cfg = CasesConfig.from_args(args)  # "command" records sys.argv, as it always has
+        check_out(cfg.out)
     except UsageError as e:
         print(f"{PROG}: error: {e}", file=sys.stderr)
         return 2
-    from .experiments.z24 import cases_table
-
-    total = len(args.cases) * args.seeds * len(args.methods)
+    total = cfg.runs
     bar = None
     if not args.quiet and sys.stderr.isatty():
         from tqdm import tqdm
@@ -201,10 +148,8 @@ def main(argv: list[str] | None = None) -> int:
         bar = tqdm(total=total, desc="Z24.cases", unit="run", file=sys.stderr, leave=False)
     start = time.perf_counter()
     try:
-        res = cases_table(args.cases, range(args.seeds), args.methods, tol=args.tol,
-                          max_iter=args.max_iter,
-                          progress=None if bar is None else (lambda label: (
-                              bar.set_postfix_str(label, refresh=False), bar.update(1))))
+        res = run_cases(cfg, progress=None if bar is None else (lambda label: (
+            bar.set_postfix_str(label, refresh=False), bar.update(1))))
     except (FloatingPointError, ValueError, ZeroDivisionError) as e:
         print(f"{PROG}: numerical failure: {e}", file=sys.stderr)
         return 1
@@ -212,10 +157,10 @@ def main(argv: list[str] | None = None) -> int:
         if bar is not None:
             bar.close()
     seconds = time.perf_counter() - start
-    summary = summarize(res, args)
+    summary = summarize(res, cfg)
     try:
         with deferred_signals():  # every output file, or none
-            paths = write_outputs(res, summary, args.out, plot=not args.no_plot)
+            paths = write_outputs(res, summary, cfg.out, plot=not args.no_plot)
     except OSError as e:
         return write_failed(PROG, "--out", e)
     except Interrupted as e:

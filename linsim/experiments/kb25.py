@@ -17,16 +17,28 @@ Step rules (say which one each number uses):
   KB25.sd-sqrt).
 - Sign descent ``"halving"``: ``eta_t = c_max 2^-(t+1)``, the smallest ``T`` with
   ``r <= eps``.
+
+A run of ``python -m linsim.kb25`` is a :class:`KB25Config` (its options, checked here), run by
+:func:`simulate` and turned into ``summary.json`` by :func:`summarize`; one cell of
+``python -m linsim.sweep --problem bigram`` is a :class:`BigramCell`, checked with the same
+ranges.
 """
 
 from __future__ import annotations
 
+import argparse
 import math
+import sys
+from dataclasses import dataclass, field
 from functools import lru_cache
+from pathlib import Path
+from typing import Any, ClassVar
 
 import numpy as np
 from scipy import integrate, optimize, special
 
+from .. import io
+from ..config import Config, Option, UsageError, names, number
 from ..problems import bigram
 
 #: Points of the log grid of steps tried for each horizon (then refined by golden section).
@@ -520,3 +532,225 @@ def crossover_size(alpha: float, eps: float) -> int:
     L0 = float(special.zeta(2 * alpha))
     dstar = t_infinite(alpha, eps) ** 2 * 4 * eps * L0 / (1 - eps * L0)
     return int(10 ** math.ceil(math.log10(10 * dstar)))
+
+
+# ------------------------------------------------- python -m linsim.kb25: configuration, summary
+
+#: The command line's name, recorded in ``summary.json``'s ``command``.
+PROG = "python -m linsim.kb25"
+#: The methods: GD at step ``1/pi_1``, sign descent tuned to the horizon, halving schedule.
+METHODS = ("gd", "sign", "halving")
+#: Largest vocabulary size.
+D_MAX = 10**9
+#: Largest ``d`` of GD at ``alpha <= 1`` in one sweep cell: its sum has ``d`` terms (above
+#: ``alpha = 1`` :func:`gd_time_large` sums a fixed head).
+GD_SUM_D_MAX = 10**8
+#: Zipf exponents ``alpha`` in ``(lo, hi]``; target relative errors ``eps`` in ``(lo, hi)``.
+ALPHA_RANGE = (0.0, 10.0)
+EPS_RANGE = (0.0, 1.0)
+
+
+def _floats(option: str, lo: float, hi: float, lo_open: bool = True):
+    """A parser of a comma list of distinct finite numbers in ``(lo, hi]`` (``[lo, hi]``),
+    naming ``option`` in its error."""
+
+    def parse(text: str) -> tuple[float, ...]:
+        try:
+            vals = tuple(float(s) for s in text.split(","))
+        except ValueError:
+            vals = ()
+        ok = vals and all(math.isfinite(v) and (v > lo if lo_open else v >= lo) and v <= hi
+                          for v in vals)
+        if not ok:
+            br = "(" if lo_open else "["
+            raise argparse.ArgumentTypeError(f"{option} must be a comma list of numbers in "
+                                             f"{br}{lo:g}, {hi:g}], got {text!r}")
+        return tuple(dict.fromkeys(vals))
+
+    return parse
+
+
+def _drange(text: str) -> tuple[int, int]:
+    """``--d LO:HI``: integers ``2 <= LO < HI <= D_MAX``."""
+    msg = f"--d must be LO:HI with integers 2 <= LO < HI <= {D_MAX:.0e}, got {text!r}"
+    try:
+        lo, hi = (float(s) for s in text.split(":"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(msg) from None
+    if not (math.isfinite(lo) and math.isfinite(hi) and 2 <= lo < hi <= D_MAX):
+        raise argparse.ArgumentTypeError(msg)
+    return int(lo), int(hi)
+
+
+def _per_decade(text: str) -> int:
+    """``--per-decade``: an integer in [1, 20]."""
+    try:
+        v = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"--per-decade must be an integer in [1, 20], got "
+                                         f"{text!r}") from None
+    if not 1 <= v <= 20:
+        raise argparse.ArgumentTypeError(f"--per-decade must be an integer in [1, 20], got {v}")
+    return v
+
+
+def _fit_ranks(text: str) -> str:
+    """``--fit-ranks A:B``, checked (:func:`linsim.problems.frequencies.parse_ranks`) and kept
+    as text; :meth:`KB25Config.check` reads it into ``fit``."""
+    from ..problems.frequencies import parse_ranks
+
+    try:
+        parse_ranks(text)
+    except ValueError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
+    return text
+
+
+#: Every option of ``python -m linsim.kb25``, by :class:`KB25Config` field, in ``--help`` order.
+KB25_OPTIONS: dict[str, Option] = {
+    "alpha": Option(_floats("--alpha", *ALPHA_RANGE), (0.5, 1.0, 1.5),
+                    "comma list of Zipf exponents in (0, 10] (default 0.5,1,1.5)"),
+    "d": Option(_drange, (100, 10**7), "vocabulary sizes, log-spaced from LO to HI (default "
+                "1e2:1e7)", "LO:HI", text=lambda v: f"{v[0]}:{v[1]}"),
+    "per_decade": Option(_per_decade, 2, "sizes per decade of d, 1..20 (default 2)", "N"),
+    "eps": Option(_floats("--eps", *EPS_RANGE), (0.1, 0.01),
+                  "comma list of target relative errors in (0, 1) (default 0.1,0.01)"),
+    "methods": Option(names("--methods", METHODS), ("gd", "sign"),
+                      "comma list of gd, sign (constant step tuned to the horizon, mean of "
+                      "the last two iterates), halving (default gd,sign)"),
+    "frequencies": Option(None, None,
+                          "real class frequencies (a .csv/.tsv with a count column, a .npy of "
+                          "counts, or wordfreq:LANG): GD on the top-d marginals beside their "
+                          "Zipf fit; --alpha is then ignored", "PATH|wordfreq:LANG"),
+    "fit_ranks": Option(_fit_ranks, None,
+                        "ranks of the maximum-likelihood Zipf fit (default 1:HI)", "A:B"),
+}
+
+
+@dataclass
+class KB25Config(Config):
+    """One run of ``python -m linsim.kb25``: every option of :data:`KB25_OPTIONS` as a field.
+
+    Construct it with values (each is checked as its option is) or from text with
+    :meth:`~linsim.config.Config.from_text`; :meth:`check` makes the cross-option checks,
+    loads ``frequencies`` and fills in ``fit``, ``freq`` and ``out``. Every error is a
+    :class:`linsim.config.UsageError` of one line naming the option.
+
+    Attributes
+    ----------
+    d : tuple of int
+        ``(LO, HI)``: the vocabulary sizes, log-spaced, ``per_decade`` per decade.
+    fit_ranks : str or None
+        ``"A:B"``, the ranks of the Zipf fit, as given; :meth:`check` sets ``fit = (A, B)``.
+    freq : Frequencies or None
+        The loaded ``frequencies`` (:meth:`check`).
+    out : Path or None
+        The output folder (not an option here; None: ``linsim-out/kb25`` after :meth:`check`).
+    argv : list of str or None
+        The arguments that ``summary.json``'s ``command`` records (None: ``sys.argv[1:]``).
+    """
+
+    alpha: tuple[float, ...] = (0.5, 1.0, 1.5)
+    d: tuple[int, int] = (100, 10**7)
+    per_decade: int = 2
+    eps: tuple[float, ...] = (0.1, 0.01)
+    methods: tuple[str, ...] = ("gd", "sign")
+    frequencies: str | None = None
+    fit_ranks: str | None = None
+    out: Path | None = None
+    argv: list[str] | None = None
+    fit: tuple[int, int] | None = field(default=None, init=False)
+    freq: Any = field(default=None, init=False, repr=False)
+
+    OPTIONS: ClassVar[dict[str, Option]] = KB25_OPTIONS
+
+    def check(self) -> KB25Config:
+        """The cross-option checks; load ``frequencies``; returns the configuration."""
+        from ..problems.frequencies import FrequencyError, load_frequencies, parse_ranks
+
+        if any(e >= EPS_RANGE[1] for e in self.eps):
+            raise UsageError(f"--eps must be in (0, 1), got {max(self.eps):g}")
+        self.fit = None if self.fit_ranks is None else parse_ranks(self.fit_ranks)
+        self.freq = None
+        if self.frequencies is not None:
+            try:
+                self.freq = load_frequencies(self.frequencies)
+            except FrequencyError as e:
+                raise UsageError(str(e)) from None
+            if self.fit is not None and self.fit[1] > self.freq.size:
+                raise UsageError(f"--fit-ranks must end at most at {self.freq.size} (the "
+                                 f"classes of --frequencies), got {self.fit_ranks!r}")
+        if self.out is None:
+            self.out = Path("linsim-out/kb25")
+        return self
+
+
+def simulate(cfg: KB25Config) -> list[dict] | dict:
+    """The run of a checked :class:`KB25Config`: the rows of :func:`scan` over the Zipf
+    exponents, or with ``frequencies`` the :func:`real_curve` of the real frequencies."""
+    lo, hi = cfg.d
+    if cfg.freq is not None:
+        return real_curve(cfg.freq, hi, cfg.eps, cfg.fit, cfg.per_decade)
+    return scan(cfg.alpha, d_grid(lo, hi, cfg.per_decade), cfg.eps, methods=cfg.methods)
+
+
+def summarize(cfg: KB25Config, result: list[dict] | dict, seconds: float) -> dict[str, Any]:
+    """The ``summary.json`` document of a run (``result``: :func:`simulate`'s)."""
+    argv = sys.argv[1:] if cfg.argv is None else cfg.argv
+    summary: dict[str, Any] = {"command": " ".join([PROG, *argv]), "versions": io.versions(),
+                               "eps": list(cfg.eps)}
+    if cfg.freq is not None:
+        summary["real"] = {k: v for k, v in result.items() if k != "frequencies"}
+    else:
+        summary["rows"] = result
+    summary["seconds"] = seconds
+    return summary
+
+
+#: The parameters of one sweep cell, by :class:`BigramCell` field (the help of
+#: ``python -m linsim.sweep --alpha`` and the others).
+CELL_OPTIONS: dict[str, Option] = {
+    "alpha": Option(number("--alpha", float, *ALPHA_RANGE, lo_open=True), 1.0,
+                    "Zipf exponent in (0, 10]"),
+    "d": Option(number("--d", int, 2, D_MAX), 10**4, "vocabulary size, 2..1e9"),
+    "eps": Option(number("--eps", float, *EPS_RANGE, lo_open=True), 0.01,
+                  "target relative error in (0, 1)"),
+}
+
+
+@dataclass
+class BigramCell(Config):
+    """One configuration of ``python -m linsim.sweep --problem bigram``: a Zipf exponent, a
+    vocabulary size, a target relative error and the methods (the sweep's flows), checked
+    with the ranges of :class:`KB25Config`.
+
+    Attributes
+    ----------
+    methods : tuple of str
+        Names from :data:`METHODS` (not an option: the sweep's ``--flows``).
+    """
+
+    alpha: float = 1.0
+    d: int = 10**4
+    eps: float = 0.01
+    methods: tuple[str, ...] = ("gd", "sign")
+
+    OPTIONS: ClassVar[dict[str, Option]] = CELL_OPTIONS
+
+    def check(self) -> BigramCell:
+        """The methods, ``eps < 1`` and GD's size limit at ``alpha <= 1``
+        (:data:`GD_SUM_D_MAX`); returns the cell."""
+        self.methods = tuple(self.methods)
+        bad = [m for m in self.methods if m not in METHODS]
+        if bad or self.eps >= EPS_RANGE[1]:
+            raise UsageError(f"--flows must be a comma list from {','.join(METHODS)} and "
+                             f"--eps in (0, 1) for problem bigram, got "
+                             f"{','.join(self.methods)} and {self.eps:g}")
+        if self.alpha <= 1 and self.d > GD_SUM_D_MAX and "gd" in self.methods:
+            raise UsageError(f"--d must be <= 1e8 for method gd at alpha <= 1 (its sum has d "
+                             f"terms), got {self.d}")
+        return self
+
+    def params(self) -> dict[str, Any]:
+        """The parameters (``alpha``, ``d``, ``eps``) as the sweep records them."""
+        return self.as_dict()

@@ -6,19 +6,26 @@ Z24.sf-diagonal (:func:`sf_diagonal_run`), Z24.gd-lower-bound (:func:`gd_lower_b
 Z24.adam-bound (:func:`adam_bound`), Z24.scale-invariance (:func:`scale_invariance`),
 Z24.cases (:func:`cases_table`), Z24.js (:func:`js_run`). Each returns a plain result object
 shared by the command line (``python -m linsim.z24``), the claim registry and the figures.
+
+A run of ``python -m linsim.z24`` is a :class:`CasesConfig` (its options, checked here), run by
+:func:`run_cases` and turned into ``summary.json`` by :func:`summarize`.
 """
 
 from __future__ import annotations
 
 import math
+import sys
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, ClassVar
 
 import numpy as np
 
+from .. import io, spectra
 from .. import optimizers as opt
-from .. import spectra
+from ..config import Config, Option, names, number
 from ..integrate import Events, IntegrationError, solve
 from ..problems import quadratic as quad
 from ..problems.quadratic import BlockQuadratic
@@ -719,6 +726,119 @@ def cases_table(cases: Sequence[int] = (1, 2, 3, 4), seeds: Sequence[int] = rang
                     progress(f"case {c} seed {s} {m}")
     res.seconds = time.perf_counter() - start
     return res
+
+
+# --------------------------------------------------------------------------------------------
+# python -m linsim.z24: the Z24.cases table's configuration and summary
+# --------------------------------------------------------------------------------------------
+#: The command line's name, recorded in ``summary.json``'s ``command``.
+PROG = "python -m linsim.z24"
+#: What ``--quick`` runs when ``--cases`` or ``--methods`` is not given.
+QUICK_CASES = (3, 4)
+QUICK_METHODS = ("gd", "adam01")
+
+
+def _cases(text: str) -> tuple[int, ...]:
+    """``--cases``: a comma list of distinct cases from 1, 2, 3, 4."""
+    return tuple(int(c) for c in names("--cases", ("1", "2", "3", "4"))(text))
+
+
+#: Every option of ``python -m linsim.z24``, by :class:`CasesConfig` field, in ``--help`` order.
+CASES_OPTIONS: dict[str, Option] = {
+    "cases": Option(_cases, None, "comma list of cases from 1,2,3,4 (default all; --quick: 3,4)",
+                    "LIST"),
+    "methods": Option(names("--methods", tuple(METHODS)), None,
+                      "comma list of methods (default all; --quick: gd,adam01); names: "
+                      "gd, heavy_ball, adam01, adam, rmsprop, sign, sign-geometric, "
+                      "normalized, block_gd", "LIST"),
+    "seeds": Option(number("--seeds", int, 1, 1000), 5,
+                    "number of seeds 0..N-1 (rotations and w*), an integer in [1, 1000] "
+                    "(default 5)", "N"),
+    "tol": Option(number("--tol", float, 0.0, 0.5, lo_open=True), 1e-6,
+                  "relative loss tolerance, in (0, 0.5] (default 1e-6)"),
+    "max_iter": Option(number("--max-iter", int, 1, 10_000_000), 100_000,
+                       "iteration budget per run, an integer in [1, 1e7] (default 100000)"),
+    "quick": Option(None, False, "Cases 3 and 4, GD and Adam(0,1) only (explicit "
+                    "--cases/--methods win)", switch=True),
+}
+
+
+@dataclass
+class CasesConfig(Config):
+    """One run of ``python -m linsim.z24`` (the Z24.cases table): every option of
+    :data:`CASES_OPTIONS` as a field.
+
+    Construct it with values (each is checked as its option is) or from text with
+    :meth:`~linsim.config.Config.from_text`; :meth:`check` fills in what depends on other
+    options. Every error is a :class:`linsim.config.UsageError` naming the option.
+
+    Attributes
+    ----------
+    cases, methods : tuple or None
+        None until :meth:`check`: every case and method, or with ``quick`` those of
+        :data:`QUICK_CASES` and :data:`QUICK_METHODS`.
+    out : Path or None
+        The output folder (not an option here; None: ``linsim-out/z24`` after :meth:`check`).
+    argv : list of str or None
+        The arguments that ``summary.json``'s ``command`` records (None: ``sys.argv[1:]``).
+    """
+
+    cases: tuple[int, ...] | None = None
+    methods: tuple[str, ...] | None = None
+    seeds: int = 5
+    tol: float = 1e-6
+    max_iter: int = 100_000
+    quick: bool = False
+    out: Path | None = None
+    argv: list[str] | None = None
+
+    OPTIONS: ClassVar[dict[str, Option]] = CASES_OPTIONS
+
+    def check(self) -> CasesConfig:
+        """Fill in ``cases``, ``methods`` (by ``quick``) and ``out``; returns the
+        configuration."""
+        if self.cases is None:
+            self.cases = QUICK_CASES if self.quick else (1, 2, 3, 4)
+        if self.methods is None:
+            self.methods = QUICK_METHODS if self.quick else tuple(METHODS)
+        if self.out is None:
+            self.out = Path("linsim-out/z24")
+        return self
+
+    @property
+    def runs(self) -> int:
+        """How many (case, seed, method) sweeps the table takes."""
+        return len(self.cases) * self.seeds * len(self.methods)
+
+
+def run_cases(cfg: CasesConfig, progress: Callable[[str], None] | None = None) -> CasesResult:
+    """The Z24.cases table of a checked :class:`CasesConfig` (:func:`cases_table`);
+    ``progress(label)`` after each (case, seed, method)."""
+    return cases_table(cfg.cases, range(cfg.seeds), cfg.methods, tol=cfg.tol,
+                       max_iter=cfg.max_iter, progress=progress)
+
+
+def summarize(res: CasesResult, cfg: CasesConfig) -> dict[str, Any]:
+    """The ``summary.json`` document of a Z24.cases run (no timings: same options, same
+    bytes)."""
+    if cfg.argv is not None:
+        command = " ".join([PROG, *cfg.argv])
+    else:
+        command = " ".join([PROG, *sys.argv[1:]]) if sys.argv else PROG
+    return {
+        "claims": ["Z24.cases"],
+        "cases": {f"case {c}": {"name": quad.CASE_NAMES[c], "kappa": res.kappas[c][0],
+                                "max_block_kappa": res.kappas[c][1]} for c in res.cases},
+        "methods": {m: METHODS[m].label for m in res.methods},
+        "seeds": res.seeds,
+        "tol": res.tol,
+        "max_iter": res.max_iter,
+        "table": res.summary(),
+        "note": "iterations: best over the step-size sweep per seed (None: not reached within "
+                "max_iter); median over seeds counts None as infinite",
+        "versions": io.versions(),
+        "command": command,
+    }
 
 
 # --------------------------------------------------------------------------------------------

@@ -181,7 +181,7 @@ def parse_ranks(text: str, option: str = "--fit-ranks") -> tuple[int, int]:
     """``"A:B"`` -> ``(A, B)`` with ``1 <= A < B``; raise ValueError naming ``option``."""
     try:
         a, b = (int(float(s)) for s in text.split(":"))
-    except ValueError:
+    except (ValueError, OverflowError):  # OverflowError: int(float("inf"))
         raise ValueError(f"{option} must be A:B with integers 1 <= A < B, got {text!r}") from None
     if not 1 <= a < b:
         raise ValueError(f"{option} must be A:B with integers 1 <= A < B, got {text!r}")
