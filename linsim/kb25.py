@@ -15,7 +15,8 @@ halving schedule. ``--frequencies PATH|wordfreq:LANG`` runs GD on real marginals
 classes) beside the Zipf law fitted to them by maximum likelihood over ``--fit-ranks``, and
 draws ``kb25_real``.
 
-Exit codes: 0 success, 2 invalid input.
+Exit codes: 0 success, 1 the output could not be written, 2 invalid input (nothing written),
+130/143 interrupted by SIGINT/SIGTERM (the output files are written together or not at all).
 """
 
 from __future__ import annotations
@@ -27,7 +28,16 @@ import time
 from pathlib import Path
 
 from . import io
-from .cli import Parser, UsageError, check_out
+from .cli import (
+    Interrupted,
+    Parser,
+    UsageError,
+    check_out,
+    deferred_signals,
+    interruptible,
+    report_interrupt,
+    write_failed,
+)
 from .experiments.kb25 import D_MAX, METHODS, PROG, KB25Config, simulate, summarize
 
 #: The library's names that this command line used to define (:mod:`linsim.experiments.kb25`).
@@ -118,10 +128,18 @@ def main(argv: list[str] | None = None) -> int:
     except UsageError as e:
         print(f"{PROG}: error: {e}", file=sys.stderr)
         return 2
-    start = time.perf_counter()
-    result = simulate(cfg)
-    summary = summarize(cfg, result, time.perf_counter() - start)
-    paths = write_outputs(result, summary, cfg.out, plot=not args.no_plot)
+    try:
+        with interruptible():
+            start = time.perf_counter()
+            result = simulate(cfg)
+            summary = summarize(cfg, result, time.perf_counter() - start)
+            try:
+                with deferred_signals():  # every output file, or none
+                    paths = write_outputs(result, summary, cfg.out, plot=not args.no_plot)
+            except OSError as e:
+                return write_failed(PROG, "--out", e)
+    except Interrupted as e:
+        return report_interrupt(PROG, e, f"nothing written to {str(cfg.out)!r}")
     if args.json:
         sys.stdout.write(io.dumps(summary))
     else:

@@ -44,6 +44,8 @@ TINY = {
     "figures": ["--only", "k24_decouple", "--quick"],
     "heavytail": ["z20", "--quick", "--no-plot", "--quiet"],
     "experiment": ["--m", "2", "--steps", "2", "--no-plot", "--quiet"],
+    "kb25": ["--alpha", "1", "--d", "1e2:1e3", "--eps", "0.1", "--per-decade", "1",
+             "--no-plot"],
 }
 
 
@@ -392,6 +394,10 @@ RANDOM = {
         "--m": ["1", "x", "99"], "--optimizers": ["gd", "nope"], "--lr": ["gd=-1", "x"],
         "--steps": ["0", "2"], "--seed": ["-1"]}),
     "verify": (["--claims", "nope"], {"--claims": ["nope", "", ","], "--bogus": []}),
+    "kb25": (TINY["kb25"], {
+        "--alpha": ["1", "0", "x", "0.5,2"], "--d": ["1e2:1e3", "5:2", "x"],
+        "--eps": ["0.1", "1", "0"], "--per-decade": ["1", "0", "x"],
+        "--methods": ["gd", "nope"], "--fit-ranks": ["1:10", "inf:3"]}),
 }
 LONE = ["--bogus", "extra", "-x", "--json", "--", "--quiet", "--out"]
 OUTS = ["ok", "ok", "nested", "file", "under-file", "proc"]
@@ -457,6 +463,7 @@ def test_random_arguments_every_cli(case):
     ("figures", ["--only", "nope"]),
     ("heavytail", ["z20", "--alpha", "3"]),
     ("experiment", ["--m", "99"]),
+    ("kb25", ["--eps", "1"]),
     ("verify", ["--claims", "nope"]),
     ("heavytail", []),
     ("verify", ["--bogus"]),
