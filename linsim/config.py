@@ -183,7 +183,10 @@ class Config:
             v = getattr(self, name)
             if v is None and opt.default is None:
                 continue
-            setattr(self, name, opt.read(name, v if isinstance(v, str) else as_text(v)))
+            text = v if isinstance(v, str) else as_text(v)
+            if not text and v == opt.default:
+                continue  # an empty default (a mapping option not given) has no text to parse
+            setattr(self, name, opt.read(name, text))
 
     def check(self: C) -> C:
         """The cross-option checks and the values that depend on other options; returns the
