@@ -105,7 +105,7 @@ def as_text(value: Any) -> str:
     """A value as its option's text: comma lists for sequences, ``name=value`` lists for
     mappings, ``true``/``false`` for booleans (so that ``True`` is not read as the number 1)."""
     if isinstance(value, dict):
-        return ",".join(f"{k}={v!r}" for k, v in value.items())
+        return ",".join(f"{k}={as_text(v)}" for k, v in value.items())
     if isinstance(value, (tuple, list)):
         return ",".join(as_text(v) for v in value)
     if isinstance(value, bool):
@@ -194,7 +194,10 @@ class Config:
             v = getattr(self, name)
             if v is None and opt.default is None:
                 continue
-            setattr(self, name, opt.read(name, opt.write(v)))
+            text = opt.write(v)
+            if not text and v == opt.default:
+                continue  # an empty default (a mapping option not given) has no text to parse
+            setattr(self, name, opt.read(name, text))
 
     def check(self: C) -> C:
         """The cross-option checks and the values that depend on other options; returns the
