@@ -182,8 +182,8 @@ def report_interrupt(prog: str, e: Interrupted, what: str) -> int:
 COLD_COMPILE_SECONDS = 45
 #: The commands whose start this module announces when the cache is cold (see
 #: :func:`_announce_at_import`).
-COMPILING_COMMANDS = {"linsim.flow": "python -m linsim.flow",
-                      "linsim.sweep": "python -m linsim.sweep"}
+COMPILING_COMMANDS = {f"linsim.{name}": f"python -m linsim.{name}"
+                      for name in ("flow", "sweep", "z24", "heavytail", "experiment")}
 #: ``time.perf_counter()`` when the compile note was printed, or None (warm cache, --quiet).
 cold_since: float | None = None
 
@@ -247,7 +247,8 @@ def compile_progress(prog: str, what: str) -> None:
 
 
 def _announce_at_import() -> None:
-    """``python -m linsim.flow`` (or ``sweep``) imports this module before
+    """``python -m linsim.flow`` (and the other :data:`COMPILING_COMMANDS`, whose run
+    configurations import their experiments to build the parser) imports this module before
     :mod:`linsim.integrate`, whose import compiles the driver on a cold cache: say so first.
 
     Only when this process runs one of :data:`COMPILING_COMMANDS` as ``__main__``; silent with

@@ -87,7 +87,8 @@ def test_the_parser_is_built_from_the_table_and_gives_the_same_config():
 
 @pytest.mark.parametrize("value,text", [
     (0.1, "0.1"), (np.float64(1e-8), "1e-08"), (True, "true"), (("a", "b"), "a,b"),
-    ({"gd": 0.1, "sign": 3e-4}, "gd=0.1,sign=0.0003"), (7, "7"),
+    ({"gd": 0.1, "sign": 3e-4}, "gd=0.1,sign=0.0003"), ({"gd": np.float64(0.3)}, "gd=0.3"),
+    (7, "7"),
 ])
 def test_as_text_writes_what_the_parsers_read(value, text):
     assert as_text(value) == text
