@@ -24,8 +24,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from .config import UsageError, names, number, range_text
+from .io import available_memory
 
-__all__ = ["UsageError", "names", "number", "range_text"]  # re-exported, see linsim.config
+#: Re-exported from the layers below (linsim.config, linsim.io).
+__all__ = ["UsageError", "available_memory", "names", "number", "range_text"]
 
 
 class Parser(argparse.ArgumentParser):
@@ -36,18 +38,6 @@ class Parser(argparse.ArgumentParser):
         if head.startswith("argument ") and rest.startswith(head[len("argument "):].split("/")[0]):
             message = rest  # our own message already names the option
         raise UsageError(message)
-
-
-def available_memory() -> int:
-    """Bytes of memory available now (``MemAvailable``), or the physical memory."""
-    try:
-        with open("/proc/meminfo") as f:
-            for line in f:
-                if line.startswith("MemAvailable:"):
-                    return int(line.split()[1]) * 1024
-    except OSError:
-        pass
-    return int(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES"))
 
 
 # ----------------------------------------------------------------------------------------------

@@ -14,6 +14,18 @@ from pathlib import Path
 import numpy as np
 
 
+def available_memory() -> int:
+    """Bytes of memory available now (``MemAvailable``), or the physical memory."""
+    try:
+        with open("/proc/meminfo") as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return int(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES"))
+
+
 def cpu_name() -> str:
     """The processor's model name (``/proc/cpuinfo``), or what :mod:`platform` knows."""
     import platform

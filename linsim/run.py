@@ -4,7 +4,7 @@
 checked in one place: :data:`OPTIONS` holds every option's parser from text, default and help
 (``python -m linsim.flow`` builds its argument parser from it, and ``python -m linsim.sweep``
 checks its cells through :meth:`FlowConfig.from_text`, without argv or argparse), and
-:func:`check_config` makes the cross-option checks. Both raise :class:`linsim.cli.UsageError`
+:func:`check_config` makes the cross-option checks. Both raise :class:`linsim.config.UsageError`
 with one line naming the option and its valid range.
 
 :func:`simulate` runs a configuration, :func:`summarize` turns the run into the
@@ -24,10 +24,10 @@ from typing import Any, ClassVar
 import numpy as np
 
 from . import io
-from .cli import available_memory
 from .config import Config, Option, UsageError, names, number
 from .flows import flow_names, flow_spec
 from .integrate import METHODS, get_tableau, resolve_workers
+from .io import available_memory
 from .rates import time_to_tol
 
 #: The command line's name, recorded in ``summary.json``'s ``command``.
@@ -132,7 +132,7 @@ class FlowConfig(Config):
     Construct it with values (each is checked as its option is: :meth:`validate`), or from
     text with :meth:`from_text`; :meth:`check` then makes the cross-option checks
     (:func:`check_config`), fills in the ``auto`` sign method and the default ``out``, and
-    loads ``frequencies``. Every error is a :class:`linsim.cli.UsageError` naming the option.
+    loads ``frequencies``. Every error is a :class:`linsim.config.UsageError` naming the option.
     """
 
     problem: str = "onehot"

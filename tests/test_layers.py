@@ -6,6 +6,8 @@
 * No module imports another module's private (``_name``) names, and no module of
   ``linsim/integrate`` reads a private attribute of another module.
 * No function in ``linsim/`` takes more than 12 parameters.
+* The library imports no command line (:data:`CLI_MODULES`): run configurations are checked
+  below them (:mod:`linsim.config`).
 """
 
 from __future__ import annotations
@@ -130,6 +132,30 @@ def test_integrate_has_no_shims_for_moved_names():
                          (sliding, "kink_events"), (implicit, "tr_quadratic"),
                          (implicit, "tr_unigram")):
         assert not hasattr(module, name), f"{module.__name__}.{name}"
+
+
+#: The command-line layer: modules run as ``python -m linsim.<name>`` and their shared helpers.
+CLI_MODULES = ("linsim.cli", "linsim.flow", "linsim.z24", "linsim.heavytail", "linsim.experiment",
+               "linsim.kb25", "linsim.sweep", "linsim.verify", "linsim.figures")
+
+
+def _imports_cli(path: Path, source: str | None = None) -> list[str]:
+    bad = []
+    for lineno, module, names, _ in _imports(path, source):
+        targets = [module] + [f"{module}.{n}" for n in names]
+        if any(t == c or t.startswith(c + ".") for t in targets for c in CLI_MODULES):
+            bad.append(f"{path.relative_to(ROOT)}:{lineno} imports {module} {names}")
+    return bad
+
+
+def test_the_library_imports_no_command_line():
+    """Run configurations are checked in the library (linsim.config): no module below the
+    command lines imports one of them or their helpers (linsim.cli)."""
+    library = [p for p in _modules(LINSIM) if _module_name(p) not in CLI_MODULES]
+    bad = [b for p in library for b in _imports_cli(p)]
+    assert not bad, "\n".join(bad)
+    fake = LINSIM / "experiments" / "not_a_module.py"
+    assert len(_imports_cli(fake, "from ..cli import UsageError\nfrom .. import flow\n")) == 2
 
 
 def test_kernels_are_the_bottom_layer():

@@ -28,8 +28,8 @@ from typing import Any, ClassVar
 import numpy as np
 
 from .. import io
-from ..cli import available_memory
 from ..config import Config, Option, UsageError, names, number
+from ..io import available_memory
 from . import k24_linear as K
 
 #: The command line's name, recorded in ``summary.json``'s ``command``.
@@ -120,7 +120,7 @@ class ExperimentConfig(Config):
     argv : list of str or None
         The command line's arguments, recorded in ``summary.json`` (None: ``sys.argv[1:]``).
     available : int or None
-        Bytes of memory the run may use (None: :func:`linsim.cli.available_memory`, filled in
+        Bytes of memory the run may use (None: :func:`linsim.io.available_memory`, filled in
         by :meth:`check`).
     """
 
