@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import io
 import json
 import os
@@ -42,6 +43,11 @@ def cpu_name() -> str:
 
 def versions() -> dict[str, str]:
     """Versions of linsim and of the libraries that determine its numbers."""
+    return dict(_versions())
+
+
+@functools.cache
+def _versions() -> dict[str, str]:  # package metadata is read once: 3 ms a package
     from importlib.metadata import PackageNotFoundError, version
 
     from . import __version__

@@ -573,3 +573,20 @@ def test_onehot_model_integral_float_classes():
     m = OneHotModel(5.0, 1.0)
     assert m.y0().shape == (25,)
     assert m.params("gradient").size > 5
+
+
+def test_reduced_mode_controls_every_class_error_at_many_classes():
+    """The reduced mode integrates all c margins as one state: an RMS error norm lets the few
+    fast classes' errors through (divided by about sqrt(c)), so at c = 10^5 the main job's
+    closed-form check reported DISAGREES. Its default norm (NORM_DEFAULT) bounds each class."""
+    from linsim.run import FlowConfig, disagreement_threshold, simulate, summarize
+
+    cfg = FlowConfig(classes=10**5, mode="reduced", flows=("gradient",), out="unused").check()
+    s = summarize(simulate(cfg, progress=False), cfg, 0.0)["flows"]["gradient"]
+    assert s["max_rel_err"] < 0.1 * s["closed_form_threshold"], s["max_rel_err"]
+    # the control: the same run with the RMS norm exceeds the threshold
+    model = OneHotModel(10**5, 1.1, "reduced")
+    run = run_onehot(model, ("gradient",), t_max=cfg.t_max, points=cfg.points,
+                     groups=cfg.groups, rtol=cfg.rtol, atol=cfg.atol, norm="rms")
+    kappa = math.log1p(model.classes * model.pi[0] * cfg.t_max)
+    assert run.max_rel_err("gradient") > disagreement_threshold(cfg.rtol, kappa)
