@@ -170,7 +170,7 @@ def table(times: dict, before: str, after: str) -> str:
              f"{(HOLD - 1) * 100:.0f}% |", "|---|---|---|---|---|"]
     for c, t in times.items():
         b, a = statistics.median(t["before"]), statistics.median(t["after"])
-        lines.append(f"| {c} | {b * 1e3:.1f} ms | {a * 1e3:.1f} ms | {a / b:.3f} | "
+        lines.append(f"| {c} | {b * 1e3:.3g} ms | {a * 1e3:.3g} ms | {a / b:.3f} | "
                      f"{'yes' if a / b <= HOLD else 'no'} |")
     return "\n".join(lines)
 

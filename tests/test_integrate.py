@@ -759,3 +759,35 @@ def test_norm_validation_and_default_state_vector():
         solve(decay, (0.0, 1.0), [1.0], [1.0], norm="l2")
     # callers of the compiled driver with the 9-entry state vector (no options) get RMS
     assert driver._NORM == 9 and driver.NORMS == {"rms": 0, "max": 1}
+
+
+def test_a_field_is_resolved_once_not_on_every_call(monkeypatch):
+    """Numba resolves a jitted function passed to a compiled entry point on every call (two
+    compile-cache lookups, most of a small integration's fixed cost); linsim hands the driver
+    a CompiledField whose address is looked up once per function, with the same numbers."""
+    from numba.core.dispatcher import Dispatcher
+
+    from linsim.integrate.driver import CompiledField, compiled_field
+
+    args = (_fields.lotka_volterra, (0.0, 1.0), [4.0, 2.0], [1.5, 1.0, 3.0, 1.0])
+    first = solve(*args, rtol=1e-9, atol=1e-12)
+    lookups = []
+    real = Dispatcher.get_compile_result
+
+    def counting(self, sig):
+        lookups.append(self)
+        return real(self, sig)
+
+    monkeypatch.setattr(Dispatcher, "get_compile_result", counting)
+    again = solve(*args, rtol=1e-9, atol=1e-12)
+    assert lookups == []
+    assert again.y_final.tolist() == first.y_final.tolist() and again.nfev == first.nfev
+    wrapped = compiled_field(_fields.lotka_volterra)
+    assert isinstance(wrapped, CompiledField) and compiled_field(wrapped) is wrapped
+    assert compiled_field(_fields.lotka_volterra) is wrapped  # one per function
+    # the control: the jitted function itself is looked up again on every call
+    from linsim.integrate import driver
+
+    monkeypatch.setattr(driver, "compiled_field", lambda f: f)
+    solve(*args, rtol=1e-9, atol=1e-12)
+    assert _fields.lotka_volterra in lookups

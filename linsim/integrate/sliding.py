@@ -69,6 +69,7 @@ from .driver import (
     Solution,
     StateType,
     TableauType,
+    compiled_field,
     drive,
     identity_output,
     prepare,
@@ -436,7 +437,8 @@ def sign_flow(
         raise ValueError("method 'sliding' needs an adaptive integrator (RK45 or DOP853)")
     run = prepare((t0, t1), x0, p, method=opts["integrator"], rtol=float(rtol),
                   atol=float(atol), t_eval=te, output=output, n_output=n_output, **driver_opts)
-    _slide(problem.sliding_field, problem.sliding_events, run.output_func, problem.select,
+    _slide(compiled_field(problem.sliding_field), compiled_field(problem.sliding_events),
+           run.output_func, compiled_field(problem.select),
            run.tableau, run.control, run.outputs, run.state, log)
     seconds = time.perf_counter() - start
     res = log.res
