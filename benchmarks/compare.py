@@ -164,13 +164,19 @@ def compare(before: str, rounds: int, repeats: int, cases: list[str]) -> dict:
     return times
 
 
+def _ms(seconds: float) -> str:
+    """``2580 ms``, ``0.557 ms``: three significant digits, never an exponent."""
+    ms = seconds * 1e3
+    return f"{ms:.0f} ms" if ms >= 100 else f"{ms:.3g} ms"
+
+
 def table(times: dict, before: str, after: str) -> str:
     """The Markdown table: medians per side, ratio after/before, whether it holds."""
     lines = [f"| case | before ({before}) | after ({after}) | after/before | within "
              f"{(HOLD - 1) * 100:.0f}% |", "|---|---|---|---|---|"]
     for c, t in times.items():
         b, a = statistics.median(t["before"]), statistics.median(t["after"])
-        lines.append(f"| {c} | {b * 1e3:.3g} ms | {a * 1e3:.3g} ms | {a / b:.3f} | "
+        lines.append(f"| {c} | {_ms(b)} | {_ms(a)} | {a / b:.3f} | "
                      f"{'yes' if a / b <= HOLD else 'no'} |")
     return "\n".join(lines)
 
