@@ -57,6 +57,8 @@ def test_each_field_is_checked_with_the_option_name(kw, message):
     ({"eps": "0.5,1"}, "--eps must be in (0, 1), got 1"),
     ({"frequencies": "/nonexistent.tsv"}, "--frequencies /nonexistent.tsv: no such file"),
     ({"d": "1e2:1e3", "colour": "red"}, "unknown option 'colour'"),
+    ({"d": "1e2:1e9"}, "--d must end at most at 1e+08 with --methods gd (GD's loss sums all d "
+                       "terms), got 1000000000"),
 ])
 def test_checks_in_the_library(raw, message):
     with pytest.raises(UsageError) as e:
@@ -141,3 +143,8 @@ def test_library_logic_left_the_command_line():
     assert defined == {"build_parser", "write_outputs", "_fmt", "_table", "_real_table",
                        "main"}
     assert "check_args" not in defined
+
+
+def test_sign_descent_alone_may_go_to_the_largest_d():
+    cfg = KB25Config.from_text({"d": "1e2:1e9", "methods": "sign"})
+    assert cfg.d == (100, 10**9)

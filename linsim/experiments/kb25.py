@@ -610,8 +610,9 @@ def _fit_ranks(text: str) -> str:
 KB25_OPTIONS: dict[str, Option] = {
     "alpha": Option(_floats("--alpha", *ALPHA_RANGE), (0.5, 1.0, 1.5),
                     "comma list of Zipf exponents in (0, 10] (default 0.5,1,1.5)"),
-    "d": Option(_drange, (100, 10**7), "vocabulary sizes, log-spaced from LO to HI (default "
-                "1e2:1e7)", "LO:HI", text=lambda v: f"{v[0]}:{v[1]}"),
+    "d": Option(_drange, (100, 10**7), "vocabulary sizes, log-spaced from LO to HI, "
+                "2 <= LO < HI <= 1e9 (1e8 with --methods gd) (default 1e2:1e7)", "LO:HI",
+                text=lambda v: f"{v[0]}:{v[1]}"),
     "per_decade": Option(_per_decade, 2, "sizes per decade of d, 1..20 (default 2)", "N"),
     "eps": Option(_floats("--eps", *EPS_RANGE), (0.1, 0.01),
                   "comma list of target relative errors in (0, 1) (default 0.1,0.01)"),
@@ -670,6 +671,10 @@ class KB25Config(Config):
 
         if any(e >= EPS_RANGE[1] for e in self.eps):
             raise UsageError(f"--eps must be in (0, 1), got {max(self.eps):g}")
+        if "gd" in self.methods and self.frequencies is None and self.d[1] > GD_SUM_D_MAX:
+            # gd_times holds all d marginals (and temporaries of that size): 1e9 is 24 GB
+            raise UsageError(f"--d must end at most at {GD_SUM_D_MAX:.0e} with --methods gd "
+                             f"(GD's loss sums all d terms), got {self.d[1]}")
         self.fit = None if self.fit_ranks is None else parse_ranks(self.fit_ranks)
         self.freq = None
         if self.frequencies is not None:
