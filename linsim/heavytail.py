@@ -154,7 +154,6 @@ def main(argv: list[str] | None = None) -> int:
     except UsageError as e:
         print(f"{PROG}: error: {e}", file=sys.stderr)
         return 2
-    study = z20 if args.paper == "z20" else pl23
     start = time.perf_counter()
     try:
         with np.errstate(all="ignore"):
@@ -168,8 +167,8 @@ def main(argv: list[str] | None = None) -> int:
     except (FloatingPointError, ArithmeticError) as e:
         print(f"{PROG}: numerical failure: {e}", file=sys.stderr)
         return 1
-    doc = study.summarize(cfg, summaries, time.perf_counter() - start,
-                          " ".join([PROG, *(sys.argv[1:] if argv is None else argv)]))
+    doc = z20.summarize(cfg, summaries, time.perf_counter() - start,  # one for both papers
+                        " ".join([PROG, *(sys.argv[1:] if argv is None else argv)]))
     try:
         with deferred_signals():  # every output file, or none
             paths = write_outputs(args.paper, cfg, doc, arrays,

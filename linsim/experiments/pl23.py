@@ -33,7 +33,6 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from .. import io
 from .. import sharpness as sh
 from ..config import Config, Option, names, number
 from ..problems import quadratic
@@ -499,28 +498,3 @@ def run_studies(cfg: PL23Config) -> tuple[dict, dict, dict]:
                     arrays[f"trap_{k}_{f}"] = r.trap[k][f]
             figs["pl23_stable_step"] = (r, ("PL23.stable-step",))
     return summaries, arrays, figs
-
-
-def summarize(cfg: PL23Config, summaries: dict, seconds: float, command: str) -> dict[str, Any]:
-    """The ``summary.json`` document of a run, with its ``seconds``
-    (:func:`linsim.io.without_timing` drops them from the file); as
-    :func:`linsim.experiments.z20.summarize`.
-
-    Parameters
-    ----------
-    cfg : PL23Config
-        The run.
-    summaries : dict
-        The studies' summaries (:func:`run_studies`).
-    seconds : float
-        Wall-clock time of the run.
-    command : str
-        The command line, recorded as ``command``.
-
-    Returns
-    -------
-    dict
-        ``paper``, ``studies``, ``seed``, ``quick``, ``seconds``, ``versions``, ``command``.
-    """
-    return {"paper": cfg.PAPER, "studies": summaries, "seed": cfg.seed, "quick": cfg.quick,
-            "seconds": seconds, "versions": io.versions(), "command": command}

@@ -798,14 +798,14 @@ def run_studies(cfg: Z20Config, progress: bool = False) -> tuple[dict, dict, dic
     return summaries, arrays, figs
 
 
-def summarize(cfg: Z20Config, summaries: dict, seconds: float, command: str) -> dict[str, Any]:
-    """The ``summary.json`` document of a run, with its ``seconds``
-    (:func:`linsim.io.without_timing` drops them from the file).
+def summarize(cfg: Config, summaries: dict, seconds: float, command: str) -> dict[str, Any]:
+    """The ``summary.json`` document of a run of ``python -m linsim.heavytail`` (either paper),
+    with its ``seconds`` (:func:`linsim.io.without_timing` drops them from the file).
 
     Parameters
     ----------
-    cfg : Z20Config
-        The run.
+    cfg : Z20Config or PL23Config
+        The run (its ``PAPER``, ``seed`` and ``quick``).
     summaries : dict
         The studies' summaries (:func:`run_studies`).
     seconds : float
